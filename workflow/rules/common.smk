@@ -1,0 +1,56 @@
+import os
+
+from snakemake.utils import validate
+
+from scalinglab.sweep import canonical_json, expand as expand_runs
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+# Every run of the study, keyed by its readable path under results/runs/.
+RUNS = {spec["run_path"]: spec for spec in expand_runs(config)}
+SWEEPS = {sweep["name"]: sweep for sweep in config["sweeps"]}
+
+
+def run_spec(wildcards):
+    return RUNS[wildcards.run]
+
+
+def dataset_files(wildcards):
+    dataset = RUNS[wildcards.run]["dataset"]
+    return {
+        "data": f"results/data/{dataset}/data.npz",
+        "meta": f"results/data/{dataset}/meta.json",
+    }
+
+
+def dataset_params_json(wildcards):
+    # Every sweep on a dataset carries the same parameters, with defaults filled in.
+    for spec in RUNS.values():
+        if spec["dataset"] == wildcards.dataset:
+            return canonical_json(spec["dataset_params"])
+    raise ValueError(f"no sweep uses dataset {wildcards.dataset!r}")
+
+
+def train_spec_json(wildcards):
+    return canonical_json(RUNS[wildcards.run])
+
+
+def fit_settings(sweep_name):
+    """The study's fit block with the sweep's own overrides on top."""
+    settings = {**config["fit"], **SWEEPS[sweep_name]["fit"]}
+    # Resampling runs means resampling rows (one per run_id); by seed, whole seeds at a time.
+    settings["bootstrap_group"] = {"run": "run_id", "seed": "seed"}[settings["bootstrap_unit"]]
+    return settings
+
+
+def fit_targets():
+    return [
+        f"results/fits/{name}/{law}.json"
+        for name in SWEEPS
+        for law in fit_settings(name)["laws"]
+    ]
+
+
+def run_files():
+    return [f"results/runs/{path}/run.json" for path in RUNS]

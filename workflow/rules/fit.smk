@@ -1,0 +1,18 @@
+rule fit:
+    input:
+        "results/metrics.parquet",
+    output:
+        "results/fits/{sweep}/{law}.json",
+    params:
+        settings=lambda wildcards: fit_settings(wildcards.sweep),
+    log:
+        "logs/fit/{sweep}/{law}.log",
+    threads: 1
+    shell:
+        "scalinglab fit {input:q} --where sweep={wildcards.sweep:q} --law {wildcards.law:q}"
+        " --x {params.settings[x]:q} --y {params.settings[y]:q}"
+        " --bootstrap {params.settings[bootstrap]}"
+        " --bootstrap-group {params.settings[bootstrap_group]}"
+        " --huber-delta {params.settings[huber_delta]} --ci {params.settings[ci]}"
+        " --seed {params.settings[seed]} --holdout {params.settings[backtest_holdout]}"
+        " --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,14 @@
+rule report:
+    input:
+        metrics="results/metrics.parquet",
+        curves="results/curves.parquet",
+        fits=fit_targets(),
+    output:
+        "reports/report.html",
+    params:
+        config=lambda wildcards: canonical_json(config),
+    log:
+        "logs/report.log",
+    shell:
+        "scalinglab report --metrics {input.metrics:q} --curves {input.curves:q}"
+        " --fits {input.fits:q} --config-json {params.config:q} --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,84 @@
+"""Collect every run.json into two tables: one row per run (metrics) and one per evaluation (curves)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from .sweep import flatten_spec
+
+HELP = {"aggregate": "collect run.json files into results/metrics.parquet and results/curves.parquet"}
+
+# Columns that identify a run in the curves table, so it can be plotted without a join.
+CURVE_KEYS = ("run_id", "sweep", "dataset", "model", "size_label", "seed", "budget")
+
+
+def metrics_row(record: dict) -> dict:
+    row = flatten_spec(record["spec"])
+    row.update(record["metrics"])
+    row.update({f"env_{key}": value for key, value in record.get("env", {}).items()})
+    return row
+
+
+def curve_rows(record: dict) -> list[dict]:
+    keys = {key: record["spec"][key] for key in CURVE_KEYS}
+    return [{**keys, **point} for point in record.get("curve", [])]
+
+
+def read_run(path: str | Path) -> dict:
+    with open(path) as handle:
+        record = json.load(handle)
+    missing = {"spec", "metrics"} - set(record)
+    if missing:
+        raise ValueError(f"{path}: run record lacks {', '.join(sorted(missing))}")
+    return record
+
+
+def build_tables(run_paths: list[str | Path]):
+    import pandas as pd
+
+    records = [read_run(path) for path in run_paths]
+    metrics = pd.DataFrame([metrics_row(record) for record in records])
+    curves = pd.DataFrame([row for record in records for row in curve_rows(record)])
+    if curves.empty:
+        curves = pd.DataFrame(columns=list(CURVE_KEYS))
+    return metrics, curves
+
+
+def write_parquet_atomic(frame, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    frame.to_parquet(partial, index=False)
+    os.replace(partial, path)
+
+
+def aggregate_runs(run_paths, metrics_path, curves_path, log_path=None) -> None:
+    metrics, curves = build_tables(run_paths)
+    write_parquet_atomic(metrics, metrics_path)
+    write_parquet_atomic(curves, curves_path)
+    counts = metrics["status"].value_counts().to_dict() if "status" in metrics else {}
+    summary = f"aggregated {len(metrics)} runs ({counts}) and {len(curves)} curve points\n"
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(log_path).write_text(summary)
+    else:
+        sys.stdout.write(summary)
+
+
+def add_arguments(name, parser) -> None:
+    parser.add_argument("runs", nargs="*", help="run.json files (default: every run.json under --runs-root)")
+    parser.add_argument("--runs-root", default="results/runs")
+    parser.add_argument("--metrics", default="results/metrics.parquet")
+    parser.add_argument("--curves", default="results/curves.parquet")
+
+
+def run(name, args) -> int:
+    paths = args.runs or sorted(Path(args.runs_root).rglob("run.json"))
+    if not paths:
+        print(f"scalinglab aggregate: no run.json files under {args.runs_root}", file=sys.stderr)
+        return 1
+    aggregate_runs(paths, args.metrics, args.curves)
+    return 0

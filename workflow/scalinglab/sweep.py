@@ -1,0 +1,121 @@
+"""Expand a validated study config into the run table: one row per (sweep, size, budget, seed)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+from .config import ConfigError
+from .datasets import DATASETS
+
+# Spec keys that do not define the run itself, so they stay out of its id.
+_ID_EXCLUDED = ("run_id", "run_path", "checkpoint_interval_s", "keep_checkpoints", "on_failure")
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def run_id(spec: dict) -> str:
+    identity = {key: value for key, value in spec.items() if key not in _ID_EXCLUDED}
+    return hashlib.sha1(canonical_json(identity).encode()).hexdigest()[:12]
+
+
+def human_count(value: float) -> str:
+    """2000000 -> '2M', 50000 -> '50K', 1500 -> '1.5K': short labels for paths and plots."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= factor:
+            return f"{value / factor:.4g}{suffix}"
+    return f"{value:.4g}"
+
+
+_LABEL_PREFIXES = {"d_model": "d", "n_layer": "L", "n_head": "h", "width": "w", "depth": "L", "target_params": "p"}
+
+
+def size_label(size: dict) -> str:
+    """A short readable name from the keys this size sets: {d_model: 64, n_layer: 4} -> 'd64-L4'."""
+    parts = []
+    for key in sorted(size, key=lambda k: (list(_LABEL_PREFIXES).index(k) if k in _LABEL_PREFIXES else 99, k)):
+        value = human_count(size[key]) if key == "target_params" else size[key]
+        parts.append(f"{_LABEL_PREFIXES.get(key, key)}{value}")
+    return "-".join(parts)
+
+
+def expand_sweep(sweep: dict, config: dict) -> list[dict]:
+    dataset = sweep["dataset"]
+    if dataset not in DATASETS:
+        raise ConfigError(
+            f"sweep {sweep['name']!r}: unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}"
+        )
+    unit = DATASETS[dataset].unit
+    dataset_params = DATASETS[dataset].params_with_defaults(config.get("datasets", {}).get(dataset, {}))
+    specs = []
+    for size, budget, seed in itertools.product(sweep["sizes"], sweep["budgets"], sweep["seeds"]):
+        architecture = {**sweep["architecture"], **size}
+        label = size_label(size)
+        spec = {
+            "sweep": sweep["name"],
+            "dataset": dataset,
+            "dataset_params": dataset_params,
+            "model": sweep["model"],
+            "architecture": architecture,
+            "size_label": label,
+            "seed": seed,
+            "budget": budget,
+            "budget_unit": unit,
+            "train": sweep["train"],
+            "device": config["device"],
+            "checkpoint_interval_s": config["checkpoint_interval_s"],
+            "keep_checkpoints": config["keep_checkpoints"],
+            "on_failure": config["on_failure"],
+        }
+        spec["run_id"] = run_id(spec)
+        spec["run_path"] = f"{sweep['name']}/{label}/{human_count(budget)}-{unit}/seed{seed}"
+        specs.append(spec)
+    return specs
+
+
+def expand(config: dict) -> list[dict]:
+    """All run specs of a validated study, in config order. Raises ConfigError on clashes."""
+    names = [sweep["name"] for sweep in config["sweeps"]]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"sweep names must be unique; repeated: {', '.join(repeated)}")
+    specs = [spec for sweep in config["sweeps"] for spec in expand_sweep(sweep, config)]
+    ids_by_path: dict[str, str] = {}
+    for spec in specs:
+        path = spec["run_path"]
+        if path in ids_by_path:
+            why = "lists the same run twice" if ids_by_path[path] == spec["run_id"] else (
+                "has two different runs with the same path: give their sizes distinct architectures")
+            raise ConfigError(f"sweep {spec['sweep']!r} {why} ({path!r})")
+        ids_by_path[path] = spec["run_id"]
+    return specs
+
+
+def runs_table(specs: list[dict]):
+    """The run table as a DataFrame: nested spec blocks flattened into arch_*, train_*, data_* columns."""
+    import pandas as pd
+
+    rows = [flatten_spec(spec) for spec in specs]
+    return pd.DataFrame(rows)
+
+
+def flatten_spec(spec: dict) -> dict:
+    flat = {}
+    for key, value in spec.items():
+        if key == "architecture":
+            flat.update({f"arch_{k}": v for k, v in value.items()})
+        elif key == "train":
+            flat.update({f"train_{k}": _scalar(v) for k, v in value.items()})
+        elif key == "dataset_params":
+            flat.update({f"data_{k}": _scalar(v) for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _scalar(value):
+    # parquet columns need one type; short lists such as betas become their JSON text.
+    return canonical_json(value) if isinstance(value, (list, dict)) else value
