@@ -2,7 +2,6 @@
 # The default study is config/config.yaml; pass --configfile to run another. See README.md.
 from snakemake.utils import min_version
 
-
 min_version("9.0")
 
 

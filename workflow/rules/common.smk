@@ -1,11 +1,24 @@
 import os
+import shlex
+import sys
 
 from snakemake.utils import validate
 
+# The workflow and its jobs run the package from this checkout, so they also work where it is not
+# installed, e.g. in `--sdm conda` environments, which cannot install it (see envs/scalinglab.yaml).
+PACKAGE_PARENT = os.path.join(workflow.basedir, "workflow")
+sys.path.insert(0, PACKAGE_PARENT)
+# Snakemake formats the prefix like a shell command, hence the doubled braces.
+shell.prefix(
+    "export PYTHONPATH="
+    + shlex.quote(PACKAGE_PARENT)
+    + "${{PYTHONPATH:+:$PYTHONPATH}}; "
+)
+
 from scalinglab.sweep import canonical_json, expand as expand_runs
 
-
 validate(config, "../schemas/config.schema.yaml")
+SCALINGLAB_ENV = "../../envs/scalinglab.yaml"
 
 # Every run of the study, keyed by its readable path under results/runs/.
 RUNS = {spec["run_path"]: spec for spec in expand_runs(config)}
@@ -40,7 +53,9 @@ def fit_settings(sweep_name):
     """The study's fit block with the sweep's own overrides on top."""
     settings = {**config["fit"], **SWEEPS[sweep_name]["fit"]}
     # Resampling runs means resampling rows (one per run_id); by seed, whole seeds at a time.
-    settings["bootstrap_group"] = {"run": "run_id", "seed": "seed"}[settings["bootstrap_unit"]]
+    settings["bootstrap_group"] = {"run": "run_id", "seed": "seed"}[
+        settings["bootstrap_unit"]
+    ]
     return settings
 
 

@@ -3,13 +3,15 @@ rule fit:
         "results/metrics.parquet",
     output:
         "results/fits/{sweep}/{law}.json",
-    params:
-        settings=lambda wildcards: fit_settings(wildcards.sweep),
     log:
         "logs/fit/{sweep}/{law}.log",
+    conda:
+        SCALINGLAB_ENV
     threads: 1
+    params:
+        settings=lambda wildcards: fit_settings(wildcards.sweep),
     shell:
-        "scalinglab fit {input:q} --where sweep={wildcards.sweep:q} --law {wildcards.law:q}"
+        "python -m scalinglab fit {input:q} --where sweep={wildcards.sweep:q} --law {wildcards.law:q}"
         " --x {params.settings[x]:q} --y {params.settings[y]:q}"
         " --bootstrap {params.settings[bootstrap]}"
         " --bootstrap-group {params.settings[bootstrap_group]}"

@@ -5,10 +5,12 @@ rule report:
         fits=fit_targets(),
     output:
         "reports/report.html",
-    params:
-        config=lambda wildcards: canonical_json(config),
     log:
         "logs/report.log",
+    conda:
+        SCALINGLAB_ENV
+    params:
+        config=lambda wildcards: canonical_json(config),
     shell:
-        "scalinglab report --metrics {input.metrics:q} --curves {input.curves:q}"
+        "python -m scalinglab report --metrics {input.metrics:q} --curves {input.curves:q}"
         " --fits {input.fits:q} --config-json {params.config:q} --out {output:q} > {log:q} 2>&1"

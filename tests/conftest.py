@@ -1,0 +1,41 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def snakemake(*args, cwd, timeout=600, check=True):
+    """Run the real snakemake CLI on this repository's Snakefile in another working directory."""
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(cwd),
+        "--workflow-profile", "none",
+        *map(str, args),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(map(str, args))} failed ({result.returncode}):\n"
+                             f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """config/test.yaml run once, end to end, by the real snakemake in a temporary directory."""
+    workdir = tmp_path_factory.mktemp("tiny_study")
+    shutil.copy(REPO / "config" / "test.yaml", workdir / "test.yaml")
+    result = snakemake("--configfile", workdir / "test.yaml", "--cores", "2", cwd=workdir)
+    return workdir, result
