@@ -1,0 +1,94 @@
+"""`scalinglab laws|fit|predict` end to end, as real subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-m", "scalinglab.cli", *map(str, args)], capture_output=True, text=True, env=env, cwd=REPO
+    )
+
+
+def _table(tmp_path):
+    rng = np.random.default_rng(0)
+    N = np.repeat(np.geomspace(1e4, 1e7, 8), 3)
+    seed = np.tile([0, 1, 2], 8)
+    loss = (1.5 + 300 * N**-0.4) * np.exp(rng.normal(0, 0.005, N.size))
+    status = np.where(np.arange(N.size) == 5, "failed", "ok")
+    frame = pd.DataFrame({"N": N, "seed": seed, "loss": loss, "status": status, "sweep": "a", "C": 6 * N * 1e3})
+    other = frame.assign(sweep="b", loss=frame.loss * 2)
+    path = tmp_path / "metrics.csv"
+    pd.concat([frame, other]).to_csv(path, index=False)
+    return path
+
+
+def test_laws_lists_catalogue():
+    out = cli("laws")
+    assert out.returncode == 0, out.stderr
+    assert "saturating_power" in out.stdout and "chinchilla" in out.stdout
+    data = json.loads(cli("laws", "--json").stdout)
+    assert {d["name"] for d in data} >= {"linear", "kaplan", "broken_power", "m4"}
+
+
+def test_fit_and_predict_pipeline_flags(tmp_path):
+    data = _table(tmp_path)
+    out_path = tmp_path / "fits" / "a" / "saturating_power.json"
+    out = cli(
+        "fit", data, "--where", "sweep=a", "--law", "saturating_power", "--x", "N", "--y", "loss",
+        "--bootstrap", 200, "--bootstrap-group", "none", "--huber-delta", 1e-3, "--ci", 0.9, "--seed", 1,
+        "--holdout", 2, "--out", out_path,
+    )
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out_path.read_text())
+    for key in ("law", "formula", "parameters", "x", "y", "params", "intervals", "ci", "objective", "n_points",
+                "n_excluded", "excluded", "rms_log_residual", "aic", "bic", "backtest", "diagnostics", "derived",
+                "bootstrap", "settings", "data_hash", "version"):
+        assert key in d, key
+    assert d["n_points"] == 23 and d["excluded"] == {"status=failed": 1}
+    assert d["ci"] == 0.9 and d["settings"]["where"] == ["sweep=a"] and d["settings"]["bootstrap_group"] is None
+    assert abs(d["params"]["alpha"] - 0.4) < 0.02
+    assert d["intervals"]["alpha"][0] < d["params"]["alpha"] < d["intervals"]["alpha"][1]
+    assert len(d["bootstrap"]["params"]) == 200 and d["bootstrap"]["unit"] == "row"
+    assert d["backtest"]["rms_log_error"] < 0.05
+    for key in ("n_starts", "best_start", "n_starts_at_optimum", "converged", "iterations", "grad_norm"):
+        assert key in d["diagnostics"]
+    pred = cli("predict", out_path, "--at", "N=1e9", "--json")
+    assert pred.returncode == 0, pred.stderr
+    row = json.loads(pred.stdout)["predictions"][0]
+    assert row["interval"][0] <= row["value"] <= row["interval"][1]
+    assert "loss(N=1e+09)" in cli("predict", out_path, "--at", "N=1e9").stdout
+
+
+def test_fit_derive_and_group_bootstrap(tmp_path):
+    data = _table(tmp_path)
+    out_path = tmp_path / "fit.json"
+    out = cli(
+        "fit", data, "--where", "sweep=b", "--derive", "D=C/(6*N)", "--x", "N", "--bootstrap", 50,
+        "--bootstrap-group", "seed", "--drop-top-y", 2, "--predict-at", "N=1e8", "--out", out_path,
+    )
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out_path.read_text())
+    assert d["excluded"] == {"status=failed": 1, "drop_top_y": 2} and d["n_excluded"] == 3
+    assert d["bootstrap"]["unit"] == "group:seed"
+    assert "y@N=1e8" in d["derived"]
+
+
+def test_fit_errors_are_clean(tmp_path):
+    data = _table(tmp_path)
+    out = cli("fit", data, "--x", "params", "--bootstrap", 0)
+    assert out.returncode == 2
+    assert "missing x column 'params'" in out.stderr and "Traceback" not in out.stderr
+    out = cli("fit", data, "--x", "N", "--law", "nope")
+    assert out.returncode == 2 and "unknown law 'nope'" in out.stderr
+    out = cli("fit", tmp_path / "absent.csv", "--x", "N")
+    assert out.returncode == 2 and "data file not found" in out.stderr

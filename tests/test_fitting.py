@@ -1,0 +1,221 @@
+"""The fitting engine: recovery of known synthetic laws (with interval coverage), the Chinchilla validation
+against Besiroglu et al. (2024), bad-input errors, backtests, ranking and compute-optimal allocation."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.config import ConfigError
+from scalinglab.fitting import (
+    FitInputError,
+    NonInteriorMinimumError,
+    compute_optimal,
+    fit,
+    isoflop,
+    load_fit,
+    predict,
+    rank_laws,
+)
+from scalinglab.laws import HOFFMANN_GRID, LAWS
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "chinchilla_svg_extracted_data.csv"
+
+# truth in natural parameters, and x values
+G = np.geomspace
+TRUTH = {
+    "linear": ({"c0": 1.0, "c1": 2e-7}, [G(1e4, 1e7, 8)]),
+    "sqrt": ({"c0": 0.5, "c1": 1e-3}, [G(1e4, 1e7, 8)]),
+    "logarithmic": ({"c0": 5.0, "c1": -0.2}, [G(1e4, 1e7, 8)]),
+    "exponential": ({"A": 2.0, "b": -0.3}, [np.linspace(0, 10, 8)]),
+    "power": ({"A": 50.0, "alpha": 0.3}, [G(1e4, 1e7, 8)]),
+    "saturating_power": ({"E": 1.7, "A": 400.0, "alpha": 0.35}, [G(1e4, 1e8, 8)]),
+    "kaplan": (
+        {"alpha_N": 0.076, "alpha_D": 0.095, "Nc": 8.8e13, "Dc": 5.4e13},
+        [np.repeat(G(1e6, 1e10, 5), 5), np.tile(G(1e8, 1e12, 5), 5)],
+    ),
+    "chinchilla": (
+        {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28},
+        [np.repeat(G(1e7, 1e10, 5), 5), np.tile(G(1e9, 1e12, 5), 5)],
+    ),
+    "broken_power": ({"E": 0.5, "B": 20.0, "c0": 0.2, "c1": 0.4, "d1": 1e5, "f1": 0.5}, [G(1e2, 1e8, 16)]),
+    "m4": ({"e_inf": 0.1, "e_0": 1.0, "gamma": 0.5, "B": 30.0, "c": 0.35}, [G(1e2, 1e7, 10)]),
+}
+# a small subset of Hoffmann's grid keeps the synthetic chinchilla fits fast (the full grid is tested on real data)
+SMALL_GRID = HOFFMANN_GRID[(HOFFMANN_GRID[:, 3] > 0) & (HOFFMANN_GRID[:, 4] > 0) & (HOFFMANN_GRID[:, 2] >= 0)][::4]
+
+
+def synthetic(name, rng, noise=0.005, reps=3):
+    law = LAWS[name]
+    nat, xs = TRUTH[name]
+    theta = law.from_natural(np.array([[nat[p] for p in law.natural]]))[0]
+    X = np.repeat(np.array(xs), reps, axis=1)
+    y = law.predict(theta, X)[0] * np.exp(rng.normal(0, noise, X.shape[1]))
+    cols = {f"x{i}": X[i] for i in range(X.shape[0])}
+    return pd.DataFrame({**cols, "y": y}), ",".join(cols), nat
+
+
+def _fit_synthetic(name, seed, bootstrap, ci=0.95):
+    rng = np.random.default_rng(seed)
+    frame, x, nat = synthetic(name, rng)
+    extra = {"starts": SMALL_GRID} if name == "chinchilla" else {}
+    return fit(frame, name, x, "y", bootstrap=bootstrap, ci=ci, seed=seed, **extra), nat
+
+
+@pytest.mark.parametrize("name", sorted(TRUTH))
+def test_recovers_synthetic_law(name):
+    result, nat = _fit_synthetic(name, seed=11, bootstrap=60 if name in ("broken_power", "m4") else 150, ci=0.99)
+    d = result.to_dict()
+    assert d["diagnostics"]["converged"]
+    assert d["rms_log_residual"] < 0.01
+    for p, true in nat.items():
+        lo, hi = d["intervals"][p]
+        assert lo is not None and hi is not None, p
+        slack = 0.05 * (hi - lo) + 1e-12
+        assert lo - slack <= true <= hi + slack, f"{name}.{p}: truth {true} outside [{lo}, {hi}]"
+
+
+def test_interval_coverage_near_nominal():
+    """95% intervals on repeated synthetic data cover the truth at about the nominal rate."""
+    covered, total = 0, 0
+    for name in ("power", "saturating_power", "logarithmic", "exponential"):
+        for seed in range(6):
+            result, nat = _fit_synthetic(name, seed=100 + seed, bootstrap=120)
+            for p, true in nat.items():
+                lo, hi = result.intervals[p]
+                covered += lo <= true <= hi
+                total += 1
+    rate = covered / total
+    print(f"coverage {covered}/{total} = {rate:.2f}")
+    assert 0.8 <= rate <= 1.0
+
+
+# ---- Chinchilla validation -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chinchilla():
+    if not DATA.is_file():
+        pytest.skip(f"validation data not found at {DATA}")
+    frame = pd.read_csv(DATA)
+    frame = frame.rename(columns={"Model Size": "N", "Training FLOP": "C"})
+    return fit(
+        frame, "chinchilla", "N,D", "loss", derive=["D=C/(6*N)"], drop_top_y=5, bootstrap=200, seed=0,
+        compute=[5.88e23],
+    )
+
+
+def test_chinchilla_reaches_summed_huber_optimum(chinchilla):
+    d = chinchilla.to_dict()
+    assert d["n_points"] == 240 and d["excluded"] == {"drop_top_y": 5}
+    assert d["diagnostics"]["n_starts"] == 4500
+    assert d["diagnostics"]["n_starts_at_optimum"] > 100
+    assert d["diagnostics"]["converged"]
+    assert d["objective"] == pytest.approx(0.001018274018, rel=1e-8)
+    p = d["params"]
+    assert p["A"] == pytest.approx(477.8, rel=2e-3)
+    assert p["B"] == pytest.approx(2143.9, rel=2e-3)
+    assert p["E"] == pytest.approx(1.8172, abs=2e-4)
+    assert p["alpha"] == pytest.approx(0.3473, abs=2e-4)
+    assert p["beta"] == pytest.approx(0.3672, abs=2e-4)
+    assert d["derived"]["a_opt"]["value"] == pytest.approx(0.51, abs=0.01)
+
+
+def test_chinchilla_bootstrap_comparable_with_epoch(chinchilla):
+    d = chinchilla.to_dict()
+    epoch = {"E": (1.769, 1.871), "alpha": (0.317, 0.373), "beta": (0.331, 0.415), "A": (285, 744), "B": (1042, 5810)}
+    for p, (lo, hi) in epoch.items():
+        ours = d["intervals"][p]
+        width, ewidth = ours[1] - ours[0], hi - lo
+        assert 0.5 * ewidth < width < 2.0 * ewidth, (p, ours, (lo, hi))
+        assert ours[0] < hi and ours[1] > lo, (p, ours, (lo, hi))  # overlap
+    lo, hi = d["derived"]["a_opt"]["interval"]
+    assert lo < 0.513 < hi and hi - lo < 0.15
+    tpp = d["derived"]["tokens_per_param@C=5.88e+23"]
+    assert 10 < tpp["value"] < 40
+    assert len(d["bootstrap"]["params"]) == 200
+
+
+def test_compute_optimal_from_loaded_fit(chinchilla, tmp_path):
+    path = chinchilla.save(tmp_path / "fit.json")
+    out = compute_optimal(load_fit(path), [5.88e23])[5.88e23]
+    assert set(out) >= {"N_opt", "D_opt", "tokens_per_param"}
+    assert out["D_opt"]["value"] / out["N_opt"]["value"] == pytest.approx(out["tokens_per_param"]["value"])
+    lo, hi = out["N_opt"]["interval"]
+    assert lo < out["N_opt"]["value"] < hi
+
+
+# ---- API details ---------------------------------------------------------------------------------------------
+def test_predict_round_trip_and_status_filter(tmp_path):
+    rng = np.random.default_rng(3)
+    frame, x, nat = synthetic("saturating_power", rng)
+    frame["status"] = "ok"
+    frame.loc[[0, 1], "status"] = "failed"
+    frame.loc[0, "y"] = np.nan  # failed runs may have no loss
+    frame["seed"] = np.tile([0, 1, 2], len(frame) // 3)
+    result = fit(frame, "saturating_power", x, "y", bootstrap=50, bootstrap_group="seed", holdout=2, seed=1)
+    d = result.to_dict()
+    assert d["n_excluded"] == 2 and d["excluded"] == {"status=failed": 2}
+    assert d["bootstrap"]["unit"] == "group:seed" and d["bootstrap"]["n_units"] == 3
+    assert d["backtest"]["holdout"] == 2 and d["backtest"]["rms_log_error"] < 0.05
+    assert d["aic"] < 0 and d["bic"] > d["aic"]
+    path = result.save(tmp_path / "f.json")
+    p1 = predict(result, {"x0": [1e9, 1e10]})
+    p2 = predict(str(path), {"x": [1e9, 1e10]})  # law input name works too
+    np.testing.assert_allclose(p1["value"], p2["value"])
+    lo, hi = p2["interval"]
+    assert np.all(lo <= p2["value"]) and np.all(p2["value"] <= hi)
+
+
+def test_backtest_ranks_true_law_well():
+    rng = np.random.default_rng(5)
+    frame, x, _ = synthetic("saturating_power", rng)
+    rows = rank_laws(frame, x, "y", laws=["power", "saturating_power", "linear"], holdout=2)
+    assert rows[0]["law"] == "saturating_power"
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda f: f.assign(y=f.y.where(f.index != 4, np.nan)), r"column 'y' has 1 non-finite value.*row 4"),
+        (lambda f: f.assign(y=f.y.where(f.index != 2, 0.0)), r"column 'y' has 1 zero or negative.*row 2"),
+        (lambda f: f.assign(x0=f.x0.where(f.index != 1, -5.0)), r"column 'x0' has 1 zero or negative.*-5"),
+        (lambda f: f.iloc[:2], r"2 point\(s\).*3 parameters"),
+        (lambda f: f.assign(x0=7.0), r"x column 'x0' has a single distinct value"),
+        (lambda f: f.drop(columns="y"), r"missing y column 'y'.*x0"),
+        (lambda f: f.assign(x0="big"), r"x column 'x0' is not numeric"),
+    ],
+)
+def test_bad_input_errors_name_the_problem(mutate, match):
+    frame, x, _ = synthetic("saturating_power", np.random.default_rng(0))
+    with pytest.raises(FitInputError, match=match) as info:
+        fit(mutate(frame), "saturating_power", x, "y", bootstrap=0)
+    assert isinstance(info.value, ConfigError) and isinstance(info.value, ValueError)
+
+
+def test_bad_settings():
+    frame, x, _ = synthetic("power", np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="takes 2 input"):
+        fit(frame, "chinchilla", x, "y")
+    with pytest.raises(ConfigError, match="unknown fit setting"):
+        fit(frame, "power", x, "y", bootstrapp=3)
+    with pytest.raises(ConfigError, match="no column 'sweep'"):
+        fit(frame, "power", x, "y", where=["sweep=a"])
+
+
+def test_isoflop_interior_and_non_interior():
+    law = LAWS["chinchilla"]
+    theta = law.from_natural(np.array([[1.7, 400.0, 410.0, 0.34, 0.28]]))
+    rows = []
+    for C in (1e18, 1e19, 1e20, 1e21):
+        for N in np.geomspace(1e7, 1e11, 15):
+            D = C / (6 * N)
+            rows.append({"C": C, "N": N, "loss": law.predict(theta, [[N], [D]])[0, 0]})
+    frame = pd.DataFrame(rows)
+    out = isoflop(frame, bootstrap=30)
+    assert 0.4 < out["a"] < 0.65 and len(out["budgets"]) == 4
+    assert out["interval"]["a"][0] <= out["a"] + 0.05
+    low = pd.concat([frame[frame.C != 1e21], frame[(frame.C == 1e21) & (frame.N < 1e9)]])
+    with pytest.raises(NonInteriorMinimumError, match="C=1e\\+21.*above the largest") as info:
+        isoflop(low)
+    assert info.value.budget == 1e21

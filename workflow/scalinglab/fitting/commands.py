@@ -1,0 +1,173 @@
+"""`scalinglab laws`, `scalinglab fit`, `scalinglab predict`. numpy/scipy/pandas are imported only inside run()."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = {
+    "laws": "list the scaling laws that can be fitted",
+    "fit": "fit a scaling law to a CSV/parquet table (multi-start summed Huber, bootstrap intervals)",
+    "predict": "evaluate a fit JSON at given x values, with bootstrap intervals",
+}
+
+
+def _none_or_str(value: str):
+    return None if value.lower() in ("none", "") else value
+
+
+def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
+    if name == "laws":
+        parser.add_argument("--json", action="store_true", help="print the catalogue as JSON")
+    elif name == "fit":
+        parser.add_argument("data", help="table to fit: .csv, .tsv, .json or .parquet")
+        parser.add_argument("--law", default="saturating_power", help="law name (see `scalinglab laws`)")
+        parser.add_argument("--x", required=True, help="x column(s), comma-separated in the law's input order")
+        parser.add_argument("--y", default="loss", help="y column (must be > 0; fitted on log y)")
+        parser.add_argument("--out", help="write the fit JSON here (default: print it)")
+        parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
+        parser.add_argument(
+            "--bootstrap-group",
+            type=_none_or_str,
+            default=None,
+            help="resample groups of rows sharing this column's value (e.g. seed); 'none' resamples rows",
+        )
+        parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+        parser.add_argument("--huber-delta", type=float, default=1e-3, help="Huber delta on log residuals")
+        parser.add_argument("--ci", type=float, default=0.95, help="confidence level of percentile intervals")
+        parser.add_argument(
+            "--holdout", type=int, default=0, help="backtest: refit without the K largest x values, score them"
+        )
+        parser.add_argument("--drop-top-y", type=int, default=0, metavar="K", help="drop the K rows with largest y")
+        parser.add_argument(
+            "--where", action="append", default=[], metavar="COL=VALUE", help="keep rows where COL=VALUE (repeatable; COL!=VALUE too)"
+        )
+        parser.add_argument(
+            "--derive",
+            action="append",
+            default=[],
+            metavar="NAME=EXPR",
+            help="add a column, e.g. D=C/(6*N); + - * / ** log exp sqrt (repeatable, applied before --where)",
+        )
+        parser.add_argument(
+            "--compute", action="append", type=float, default=[], metavar="C", help="chinchilla: allocation at compute C"
+        )
+        parser.add_argument(
+            "--predict-at", action="append", default=[], metavar="N=1e9[,D=2e10]", help="derived prediction with interval"
+        )
+        parser.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations per start")
+    elif name == "predict":
+        parser.add_argument("fit", help="fit JSON written by `scalinglab fit`")
+        parser.add_argument(
+            "--at", action="append", required=True, metavar="N=1e9[,D=2e10]", help="point(s) to predict at (repeatable)"
+        )
+        parser.add_argument("--ci", type=float, default=None, help="confidence level (default: the fit's)")
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(name: str, args) -> int:
+    return {"laws": _laws, "fit": _fit, "predict": _predict}[name](args)
+
+
+def _laws(args) -> int:
+    from ..laws import LAWS
+
+    if args.json:
+        print(json.dumps([law.describe() for law in LAWS.values()], indent=1))
+        return 0
+    width = max(len(n) for n in LAWS)
+    for law in LAWS.values():
+        print(f"{law.name:<{width}}  {law.formula}")
+        print(f"{'':<{width}}  inputs: {', '.join(law.inputs)}; parameters: {', '.join(law.natural)}"
+              f"{'; irreducible term (log-sum-exp form)' if law.irreducible else ''}")
+    return 0
+
+
+def _fmt(v):
+    return "nan" if v is None else f"{v:.6g}"
+
+
+def _fit(args) -> int:
+    from . import fit
+
+    result = fit(
+        args.data,
+        args.law,
+        args.x,
+        args.y,
+        bootstrap=args.bootstrap,
+        bootstrap_group=args.bootstrap_group,
+        seed=args.seed,
+        huber_delta=args.huber_delta,
+        ci=args.ci,
+        holdout=args.holdout,
+        drop_top_y=args.drop_top_y,
+        where=args.where,
+        derive=args.derive,
+        compute=args.compute,
+        predict_at=args.predict_at,
+        max_iter=args.max_iter,
+    )
+    result.settings["data"] = str(args.data)
+    d = result.to_dict()
+    if args.out:
+        result.save(args.out)
+    else:
+        json.dump(d, sys.stdout, indent=1)
+        print()
+        return 0
+    diag = d["diagnostics"]
+    print(f"{d['law']}: {d['formula']}  ({d['n_points']} points, {d['n_excluded']} excluded)")
+    for name in d["parameters"]:
+        lo, hi = d["intervals"][name]
+        print(f"  {name:>8} = {_fmt(d['params'][name])}  [{_fmt(lo)}, {_fmt(hi)}]")
+    for name, item in d["derived"].items():
+        lo, hi = item["interval"]
+        print(f"  {name:>8} = {_fmt(item['value'])}  [{_fmt(lo)}, {_fmt(hi)}]")
+    print(
+        f"  objective {d['objective']:.10g}; rms log residual {d['rms_log_residual']:.4g}; "
+        f"{diag['n_starts_at_optimum']}/{diag['n_starts']} starts at the optimum; converged {diag['converged']}"
+    )
+    if d["backtest"].get("rms_log_error") is not None:
+        print(f"  backtest (holdout {d['backtest']['holdout']}): rms log error {d['backtest']['rms_log_error']:.4g}")
+    print(f"  wrote {args.out}")
+    return 0
+
+
+def _predict(args) -> int:
+    import numpy as np
+
+    from .core import _listify, load_fit, predict
+    from .errors import FitInputError
+
+    result = load_fit(args.fit)
+    rows = []
+    for spec in _listify(args.at):
+        values = {}
+        for part in spec.split(","):
+            if "=" not in part:
+                raise FitInputError(f"--at {spec!r}: expected COL=VALUE[,COL=VALUE]")
+            k, v = part.split("=", 1)
+            try:
+                values[k.strip()] = float(v)
+            except ValueError:
+                raise FitInputError(f"--at {spec!r}: {v!r} is not a number") from None
+        p = predict(result, values, ci=args.ci)
+        lo, hi = p["interval"]
+        rows.append(
+            {
+                "at": {k: float(np.asarray(v)[0]) for k, v in p["x"].items()},
+                "value": float(p["value"][0]),
+                "interval": [None if not np.isfinite(lo[0]) else float(lo[0]), None if not np.isfinite(hi[0]) else float(hi[0])],
+                "ci": p["ci"],
+            }
+        )
+    if args.json:
+        print(json.dumps({"law": result.law.name, "y": result.y, "predictions": rows}, indent=1))
+        return 0
+    for row in rows:
+        at = ", ".join(f"{k}={v:g}" for k, v in row["at"].items())
+        lo, hi = row["interval"]
+        print(f"{result.y}({at}) = {row['value']:.6g}  {100 * row['ci']:g}% interval [{_fmt(lo)}, {_fmt(hi)}]")
+    return 0
