@@ -4,7 +4,11 @@ rule report:
         curves="results/curves.parquet",
         fits=fit_targets(),
     output:
-        "reports/report.html",
+        report(
+            "reports/report.html",
+            category="Report",
+            caption="../report/report.rst",
+        ),
     log:
         "logs/report.log",
     conda:

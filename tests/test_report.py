@@ -1,0 +1,128 @@
+"""The HTML report on a small synthetic study: contents, escaping, self-containment, external data mode."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_synthetic import make_study  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CHINCHILLA_CSV = REPO.parent / "shared" / "data" / "chinchilla_svg_extracted_data.csv"
+HOSTILE = '<script>alert("x")</script>&$\\x$'
+
+
+def render(tmp_path, study, **extra) -> str:
+    from scalinglab.report.commands import main
+
+    out = tmp_path / "reports" / "report.html"
+    argv = ["report", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]),
+            "--fits", *map(str, study["fits"]), "--config-json", json.dumps(study["config"]), "--out", str(out)]
+    assert main(argv) == 0
+    return out.read_text()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    study = make_study(root)
+    return render(root, study)
+
+
+def test_headline_one_sentence_per_law_with_interval_and_backtest(report):
+    headline = report.split('id="headline"')[1].split("</section>")[0]
+    items = re.findall(r"<li>(.*?)</li>", headline, re.S)
+    assert len(items) == 3
+    for item in items:
+        assert re.search(r"alpha = [0-9.]+ \[[0-9.]+, [0-9.]+\]", item)
+        assert "backtest RMS log error" in item
+
+
+def test_sections_present(report):
+    for needle in ("Law comparison", "AIC", "BIC", "backtest RMS log error", "Fitted parameters", "IsoFLOP",
+                   "Runs", "Compute spent", "core-hours", "Provenance", "config hash", "git commit",
+                   "Accuracy by size"):
+        assert needle in report, needle
+    for kind in ("scaling", "residuals", "learning_curves", "accuracy", "compute", "figure4", "isoflop"):
+        assert re.search(rf'id="fig-[^"]*-{kind}-\d+"', report), kind
+
+
+def test_diverged_and_failed_runs_visible(report):
+    assert 'class="status-diverged">diverged<' in report
+    assert 'class="status-failed">failed<' in report
+    assert "RuntimeError: &lt;boom&gt; &amp; co" in report
+
+
+def test_self_contained(report):
+    assert not re.search(r'(src|href)="(https?:)?//', report)
+    assert "<script" not in report.lower()
+    assert "<link" not in report.lower()
+    assert int(re.search(r'name="scalinglab-figures" content="(\d+)"', report).group(1)) == report.count("<svg")
+
+
+def test_hostile_names_are_escaped(tmp_path):
+    study = make_study(tmp_path, sweep_name="width", title_study=HOSTILE)
+    metrics = pd.read_parquet(study["metrics"])
+    metrics.loc[metrics["sweep"] == "width", "sweep"] = HOSTILE
+    metrics.loc[metrics.index[:3], "size_label"] = HOSTILE
+    metrics.to_parquet(study["metrics"], index=False)
+    curves = pd.read_parquet(study["curves"])
+    curves.loc[curves["sweep"] == "width", "sweep"] = HOSTILE
+    curves.to_parquet(study["curves"], index=False)
+    for sweep in study["config"]["sweeps"]:
+        if sweep["name"] == "width":
+            sweep["name"] = HOSTILE
+    html = render(tmp_path, study)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert html.count('<figure class="fig"') >= 8  # the hostile name does not break a figure (mathtext, ids)
+
+
+def test_no_fits_still_reports(tmp_path):
+    study = make_study(tmp_path)
+    study["fits"] = []
+    html = render(tmp_path, study)
+    assert "No law was fitted" in html and "<svg" in html
+
+
+def test_large_study_runs_table_summarised(tmp_path):
+    from scalinglab.report.build import runs_table
+
+    study = make_study(tmp_path)
+    metrics = pd.read_parquet(study["metrics"])
+    big = pd.concat([metrics] * 40, ignore_index=True)
+    table = runs_table(big)
+    assert table["truncated"] and table["shown"] == 80  # only the diverged and failed ones
+    assert {row["status"] for row in table["rows"]} == {"diverged", "failed"}
+
+
+def test_external_missing_file_is_a_clear_error(tmp_path):
+    from scalinglab.config import ConfigError
+    from scalinglab.report.external import check_files
+
+    config = {"external": [{"name": "chin", "path": str(tmp_path / "absent.csv"), "source": "https://example.org/x"}]}
+    with pytest.raises(ConfigError, match=r"absent\.csv.*https://example\.org/x"):
+        check_files(config)
+
+
+@pytest.mark.skipif(not CHINCHILLA_CSV.exists(), reason=f"{CHINCHILLA_CSV} is absent (see config/chinchilla.yaml)")
+def test_external_chinchilla_import(tmp_path):
+    import yaml
+
+    from scalinglab.report.external import import_external
+
+    config = yaml.safe_load((REPO / "config" / "chinchilla.yaml").read_text())
+    config["external"][0]["path"] = str(CHINCHILLA_CSV)
+    n = import_external(config, tmp_path / "m.parquet", tmp_path / "c.parquet")
+    metrics = pd.read_parquet(tmp_path / "m.parquet")
+    assert n == 245 and (metrics["status"] == "ok").sum() == 240
+    worst = metrics.nlargest(5, "final_val_loss")
+    assert (worst["status"] == "excluded").all()
+    ok = metrics[metrics["status"] == "ok"]
+    assert ((ok["tokens"] * 6 * ok["n_params"] / ok["flops"] - 1).abs() < 1e-9).all()

@@ -1,0 +1,39 @@
+# External data mode: a study whose `external` block names CSVs of runs it did not train. Their rows become
+# results/metrics.parquet (and an empty curves.parquet), then the usual fit and report rules run on them.
+if config.get("external"):
+    from snakemake.exceptions import WorkflowError
+
+    from scalinglab.config import ConfigError
+    from scalinglab.report.external import check_files
+
+    try:
+        # A missing CSV stops the workflow here, before any job, naming the path and where to get it.
+        check_files(config)
+    except ConfigError as error:
+        raise WorkflowError(str(error))
+
+    # Only the external block is a rerun trigger: fit settings and references never re-import.
+    EXTERNAL_IMPORT_JSON = canonical_json(
+        {"external": [dict(b, fit={}, references=[]) for b in config["external"]]}
+    )
+
+    rule import_external:
+        input:
+            [block["path"] for block in config["external"]],
+        output:
+            metrics="results/metrics.parquet",
+            curves="results/curves.parquet",
+        log:
+            "logs/import_external.log",
+        conda:
+            SCALINGLAB_ENV
+        params:
+            external=EXTERNAL_IMPORT_JSON,
+        shell:
+            "python -m scalinglab.report.external --config-json {params.external:q}"
+            " --metrics {output.metrics:q} --curves {output.curves:q} > {log:q} 2>&1"
+
+    ruleorder: import_external > aggregate
+
+    localrules:
+        import_external,

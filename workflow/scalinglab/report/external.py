@@ -1,0 +1,118 @@
+"""External data mode: a CSV of runs a study did not train, mapped onto metrics.parquet's columns, so it goes
+through the same fit and report rules as trained sweeps.
+
+    python -m scalinglab.report.external --config-json JSON --metrics results/metrics.parquet \
+        --curves results/curves.parquet
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from ..config import ConfigError
+
+CURVE_COLUMNS = ["run_id", "sweep", "dataset", "model", "size_label", "seed", "budget", "step", "tokens", "samples",
+                 "flops", "train_loss", "val_loss", "val_accuracy", "lr"]
+
+
+def check_files(config: dict) -> None:
+    """Raise ConfigError naming every missing external CSV and where to get it (called before any work)."""
+    missing = []
+    for block in config.get("external") or []:
+        if not Path(block["path"]).is_file():
+            where = block.get("source") or "see the study's README"
+            missing.append(f"external data {block['name']!r}: file not found: {block['path']} "
+                           f"(resolved: {Path(block['path']).resolve()}). Get it from: {where}")
+    if missing:
+        raise ConfigError("\n".join(missing))
+
+
+def load_block(block: dict):
+    """One external block -> a metrics-shaped DataFrame (one row per external run)."""
+    import numpy as np
+    import pandas as pd
+
+    path = Path(block["path"])
+    if not path.is_file():
+        check_files({"external": [block]})
+    raw = pd.read_csv(path)
+    mapping = block.get("columns") or {}
+    absent = [source for source in mapping.values() if source not in raw.columns]
+    if absent:
+        raise ConfigError(f"external data {block['name']!r}: {path} has no column(s) {', '.join(map(repr, absent))}; "
+                          f"its columns are {', '.join(map(repr, raw.columns))}")
+    frame = pd.DataFrame({target: pd.to_numeric(raw[source], errors="coerce") if target not in ("size_label",)
+                          else raw[source].astype(str) for target, source in mapping.items()})
+    for target, expression in (block.get("derive") or {}).items():
+        try:
+            frame[target] = frame.eval(expression, engine="python")
+        except Exception as error:  # a bad expression names itself
+            raise ConfigError(f"external data {block['name']!r}: derive {target}: {expression!r}: {error}") from None
+    name = block["name"]
+    frame.insert(0, "sweep", name)
+    frame["dataset"] = block.get("dataset", name)
+    frame["model"] = "external"
+    frame["status"] = "ok"
+    frame["error"] = None
+    n = frame["n_params"] if "n_params" in frame else None
+    d = next((frame[c] for c in ("tokens", "samples") if c in frame), None)
+    if n is not None and d is not None:
+        frame["flops_6nd"] = 6.0 * n * d
+        frame["budget"] = d
+        frame["budget_unit"] = "tokens" if "tokens" in frame else "samples"
+    if "flops" not in frame and "flops_6nd" in frame:
+        frame["flops"] = frame["flops_6nd"]
+    if "size_label" not in frame and n is not None:
+        from ..sweep import human_count
+
+        frame["size_label"] = [human_count(v) if np.isfinite(v) else "?" for v in n]
+    frame["seed"] = frame.get("seed", 0)
+    for column, count in (block.get("drop_largest") or {}).items():
+        # Marked, not removed: the fit excludes them (status != ok) and says how many; the report lists them.
+        if column not in frame:
+            raise ConfigError(f"external data {name!r}: drop_largest names unknown column {column!r}")
+        index = frame[column].sort_values(ascending=False, kind="stable").index[: int(count)]
+        frame.loc[index, "status"] = "excluded"
+        frame.loc[index, "error"] = f"dropped: one of the {count} largest {column}"
+    ids = [hashlib.sha1(json.dumps([name, i, *map(str, row)]).encode()).hexdigest()[:12]
+           for i, row in enumerate(raw.itertuples(index=False))]
+    frame.insert(0, "run_id", ids)
+    frame.insert(1, "run_path", [f"{name}/row{i:05d}" for i in range(len(frame))])
+    return frame
+
+
+def import_external(config: dict, metrics_out: str | Path, curves_out: str | Path) -> int:
+    import pandas as pd
+
+    check_files(config)
+    frames = [load_block(block) for block in config.get("external") or []]
+    metrics = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    for path in (metrics_out, curves_out):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    metrics.to_parquet(metrics_out, index=False)
+    pd.DataFrame({c: pd.Series(dtype="float64" if c not in ("run_id", "sweep", "dataset", "model", "size_label")
+                               else "object") for c in CURVE_COLUMNS}).to_parquet(curves_out, index=False)
+    return len(metrics)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scalinglab.report.external", description=__doc__.split("\n")[0])
+    parser.add_argument("--config-json", required=True, help="the study config as JSON (with its external block)")
+    parser.add_argument("--metrics", required=True, help="metrics.parquet to write")
+    parser.add_argument("--curves", required=True, help="curves.parquet to write (empty: no learning curves)")
+    args = parser.parse_args(argv)
+    try:
+        n = import_external(json.loads(args.config_json), args.metrics, args.curves)
+    except ConfigError as error:
+        print(f"scalinglab external: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {n} external runs to {args.metrics}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

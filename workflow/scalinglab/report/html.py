@@ -1,0 +1,74 @@
+"""Render the self-contained HTML report: jinja2 with autoescape on, figures inlined as SVG."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import build
+from . import figures as F
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every user string (sweep names, titles, paths, errors) is escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def group_fits(fits: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for fit in fits:
+        grouped.setdefault(fit["_sweep"], []).append(fit)
+    return grouped
+
+
+def report_context(metrics, curves, fits: list[dict], config: dict, provenance: dict | None = None) -> dict:
+    F.setup("notebook")
+    grouped = group_fits(fits)
+    sweeps, n_figures = [], 0
+    for name, kind in build.sweep_order(metrics, fits, config):
+        runs = metrics[metrics["sweep"].astype(str) == name] if "sweep" in metrics else metrics.iloc[0:0]
+        plan = build.plan_sweep(name, kind, runs, curves, grouped.get(name, []), config)
+        rendered = []
+        for index, figure in enumerate(plan.figures):
+            rendered.append({"id": f"fig-{F.slug(name)}-{figure.kind}-{index}", "title": figure.title,
+                             "caption": figure.caption, "svg": F.to_svg(figure.make(F.REPORT))})
+        n_figures += len(rendered)
+        sweeps.append({"plan": plan, "figures": rendered, "anchor": f"sweep-{len(sweeps)}"})
+    return {
+        "study": str(config.get("study", "study")),
+        "headlines": build.headlines({s["plan"].name: grouped.get(s["plan"].name, []) for s in sweeps}),
+        "sweeps": sweeps,
+        "n_figures": n_figures,
+        "runs": build.runs_table(metrics),
+        "status": _status_summary(metrics),
+        "compute": build.compute_spent(metrics),
+        "provenance": provenance or {},
+        "config_json": json.dumps(config, indent=2, sort_keys=True, default=str),
+        "fit_files": [fit["_path"] for fit in fits],
+    }
+
+
+def _status_summary(metrics) -> list[dict]:
+    if not len(metrics) or "sweep" not in metrics:
+        return []
+    status = metrics["status"].fillna("unknown") if "status" in metrics else "ok"
+    table = metrics.assign(_status=status).groupby(["sweep", "_status"], sort=False).size()
+    rows: dict[str, dict] = {}
+    for (sweep, state), count in table.items():
+        rows.setdefault(str(sweep), {"sweep": str(sweep), "ok": 0, "diverged": 0, "failed": 0, "other": 0})
+        rows[str(sweep)][state if state in ("ok", "diverged", "failed") else "other"] += int(count)
+    return list(rows.values())
+
+
+def render_report(metrics, curves, fits, config, provenance=None) -> str:
+    context = report_context(metrics, curves, fits, config, provenance)
+    return environment().get_template("report.html.j2").render(**context)
