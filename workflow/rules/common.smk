@@ -21,8 +21,16 @@ validate(config, "../schemas/config.schema.yaml")
 SCALINGLAB_ENV = "../../envs/scalinglab.yaml"
 
 # Every run of the study, keyed by its readable path under results/runs/.
-RUNS = {spec["run_path"]: spec for spec in expand_runs(config)}
-SWEEPS = {sweep["name"]: sweep for sweep in config["sweeps"]}
+RUNS = (
+    {spec["run_path"]: spec for spec in expand_runs(config)}
+    if config.get("sweeps")
+    else {}
+)
+# Trained sweeps and external (CSV) sweeps are fitted and reported alike.
+SWEEPS = {
+    sweep["name"]: sweep
+    for sweep in config.get("sweeps", []) + config.get("external", [])
+}
 
 
 def run_spec(wildcards):

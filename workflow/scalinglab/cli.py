@@ -19,6 +19,7 @@ COMMANDS = {
     "fit": "scalinglab.fitting.commands",
     "predict": "scalinglab.fitting.commands",
     "report": "scalinglab.report.commands",
+    "paper-figures": "scalinglab.report.commands",
 }
 
 

@@ -29,6 +29,14 @@ def validate_config(config: dict) -> dict:
 def _schema_message(error: Exception) -> str:
     # snakemake wraps jsonschema's ValidationError; its cause carries the failing path.
     cause = error.__cause__ or error.__context__
+    if getattr(cause, "validator", None) == "oneOf" and not cause.absolute_path:
+        return ("invalid study config at config['sweeps']: a study needs a non-empty `sweeps` list "
+                "(models to train) or an `external` list (runs read from CSV files)")
+    if getattr(cause, "validator", None) in ("oneOf", "anyOf") and cause.context:
+        # "not valid under any of the given schemas" names nothing: report the closest alternative's failure.
+        from jsonschema.exceptions import best_match
+
+        cause = best_match(cause.context)
     path = getattr(cause, "absolute_path", None)
     if cause is not None and path is not None:
         where = "config" + "".join(f"[{p!r}]" for p in path)
