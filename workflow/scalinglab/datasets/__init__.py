@@ -1,8 +1,17 @@
-"""The dataset registry. Importing it is cheap: generators import their heavy libraries lazily."""
+"""The dataset registry. Importing it is cheap: generators import their heavy libraries lazily.
+
+Each dataset has one module in this package exposing ``generate(params) -> (arrays, meta)``;
+``prepare(name, params, out_dir)`` caches the result as ``data.npz`` + ``meta.json`` keyed by the parameters.
+"""
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,133 @@ DATASETS: dict[str, DatasetSpec] = {
             "mnist1d",
             unit="samples",
             task="classification",
-            description="MNIST-1D generated locally with mnist1d.data.make_dataset",
-            defaults={"pool_size": 60000, "test_size": 10000, "seed": 0},
+            description="MNIST-1D generated locally with mnist1d.data.make_dataset (one pool; "
+            "pool_size = train pool + test, val_size generated in addition)",
+            defaults={"pool_size": 60000, "test_size": 10000, "val_size": 5000, "seed": 0},
+        ),
+        DatasetSpec(
+            "digits",
+            unit="samples",
+            task="classification",
+            description="scikit-learn's bundled 8x8 digits (1797 samples, 64 features, 10 classes)",
+            defaults={"val_size": 300, "test_size": 300, "seed": 0},
+        ),
+        DatasetSpec(
+            "iris",
+            unit="samples",
+            task="classification",
+            description="scikit-learn's bundled Iris (150 samples, 4 features, 3 classes), stratified splits",
+            defaults={"val_size": 30, "test_size": 30, "seed": 0},
+        ),
+        DatasetSpec(
+            "teacher_student",
+            unit="samples",
+            task="regression",
+            description="linear teacher y = w.x + noise, x_i ~ N(0, i^-a); exact finite-size loss in meta.json",
+            defaults={
+                "dim": 512,
+                "spectrum_exponent": 1.5,
+                "noise_std": 0.1,
+                "pool_size": 20000,
+                "val_size": 2000,
+                "test_size": 2000,
+                "seed": 0,
+            },
         ),
     )
 }
+
+
+def get_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        from ..config import ConfigError
+
+        raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def cached_meta(name: str, params: dict, out_dir) -> dict | None:
+    """meta.json of a prepared dataset whose generation parameters equal `params` (defaults filled), else None."""
+    out_dir = Path(out_dir)
+    params = get_spec(name).params_with_defaults(params or {})
+    meta_path, data_path = out_dir / "meta.json", out_dir / "data.npz"
+    if not (meta_path.is_file() and data_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("name") != name or _canonical(meta.get("params")) != _canonical(params):
+        return None
+    return meta
+
+
+def prepare(name: str, params: dict | None, out_dir) -> dict:
+    """Generate dataset `name` into out_dir/data.npz + out_dir/meta.json, atomically. Cached: if meta.json
+    already holds the same parameters nothing is done. Returns the meta dict."""
+    spec = get_spec(name)
+    params = spec.params_with_defaults(params or {})
+    out_dir = Path(out_dir)
+    meta = cached_meta(name, params, out_dir)
+    if meta is not None:
+        return meta
+    module = importlib.import_module(f"{__name__}.{name}")
+    arrays, extra = module.generate(params)
+    meta = {"name": name, "params": params, "unit": spec.unit, "task": spec.task, **extra}
+    meta.setdefault("sizes", {})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # data first, meta last: meta.json is the cache key, so a crash in between leaves no valid cache.
+    try:
+        (out_dir / "meta.json").unlink()
+    except FileNotFoundError:
+        pass
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".data.", suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            import numpy as np
+
+            np.savez(handle, **arrays)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out_dir / "data.npz")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_json_atomic(out_dir / "meta.json", meta)
+    return meta
+
+
+def load(data_dir) -> tuple[dict, dict]:
+    """(arrays, meta) of a prepared dataset directory. Needs only numpy."""
+    import numpy as np
+
+    data_dir = Path(data_dir)
+    meta_path = data_dir / "meta.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"no prepared dataset in {data_dir} (run `scalinglab prepare-data`)")
+    meta = json.loads(meta_path.read_text())
+    with np.load(data_dir / "data.npz") as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    return arrays, meta
+
+
+def write_json_atomic(path, value) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(value, handle, indent=1, allow_nan=True)
+            handle.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def split_sizes(arrays: dict) -> dict:
+    return {key: int(len(value)) for key, value in arrays.items() if not key.startswith("_")}

@@ -1,0 +1,316 @@
+"""The training substrate: real torch training on tiny settings (no mocks).
+
+Covers determinism, SIGKILL + resume, divergence, failure injection and on_failure, FLOP accounting, schedules, the
+hand-written AdamW, and the import hygiene of the pipeline path.
+"""
+
+import copy
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from scalinglab import datasets, train  # noqa: E402
+from scalinglab.cli import main as cli_main  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    datasets.prepare("shakespeare_char", {}, root / "shakespeare_char")
+    datasets.prepare("iris", {}, root / "iris")
+    datasets.prepare("teacher_student", {"dim": 32, "pool_size": 2000, "val_size": 500, "test_size": 500},
+                     root / "teacher_student")
+    return root
+
+
+def gpt_spec(**train_overrides):
+    spec = {
+        "sweep": "t", "dataset": "shakespeare_char", "dataset_params": {"val_fraction": 0.05, "test_fraction": 0.05},
+        "model": "gpt", "architecture": {"n_layer": 1, "head_dim": 8, "context": 16, "d_model": 16},
+        "size_label": "d16", "seed": 0, "budget": 16 * 16 * 60, "budget_unit": "tokens",
+        "train": {**train.TRAIN_DEFAULTS, "batch_size": 16, "lr": 0.01, "warmup_steps": 5, "eval_points": 4,
+                  "eval_batches": 2},
+        "device": "cpu", "checkpoint_interval_s": 60, "keep_checkpoints": False, "on_failure": "stop",
+        "run_id": "000000000000", "run_path": "t/d16/15K-tokens/seed0",
+    }
+    spec["train"].update(train_overrides)
+    return spec
+
+
+def mlp_spec(dataset="iris", **train_overrides):
+    spec = {
+        "sweep": "m", "dataset": dataset, "dataset_params": {}, "model": "mlp",
+        "architecture": {"depth": 2, "width": 16}, "size_label": "w16", "seed": 1, "budget": 90,
+        "budget_unit": "samples",
+        "train": {**train.TRAIN_DEFAULTS, "batch_size": 16, "lr": 0.01, "epochs": 5, "lr_schedule": "onecycle",
+                  "eval_points": 5},
+        "device": "cpu", "checkpoint_interval_s": 60, "keep_checkpoints": False, "on_failure": "stop",
+        "run_id": "111111111111", "run_path": "m/w16/90-samples/seed1",
+    }
+    spec["train"].update(train_overrides)
+    return spec
+
+
+def deterministic_part(result):
+    metrics = {k: v for k, v in result["metrics"].items() if k not in train.TIMING_FIELDS}
+    return metrics, result["curve"]
+
+
+def test_gpt_run_writes_contract(data, tmp_path):
+    result = train.run_training(gpt_spec(), data / "shakespeare_char", tmp_path)
+    on_disk = json.loads((tmp_path / "run.json").read_text())
+    assert set(on_disk) == {"spec", "metrics", "curve", "env"}
+    assert on_disk["spec"] == gpt_spec()
+    m = on_disk["metrics"]
+    for key in ("status", "n_params", "n_params_nonembedding", "flops_6nd", "flops", "steps", "tokens_seen",
+                "best_val_loss", "final_val_loss", "test_loss", "test_accuracy", "val_accuracy", "wall_s",
+                "throughput", "peak_rss_mb", "flops_per_s", "diverged_step", "error", "lr_effective",
+                "resumed_from_step"):
+        assert key in m, key
+    assert m["status"] == "ok" and m["steps"] == 60 and m["tokens_seen"] == 60 * 16 * 16
+    assert m["final_val_loss"] < math.log(82)  # it learned something
+    assert m["best_val_loss"] <= m["final_val_loss"]
+    assert [row["step"] for row in on_disk["curve"]] == train.eval_steps(60, 4)
+    for row in on_disk["curve"]:
+        assert set(row) == {"step", "tokens", "flops", "train_loss", "val_loss", "val_accuracy", "lr"}
+    assert on_disk["env"]["threads"] == 1 and on_disk["env"]["torch"] == torch.__version__
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_same_spec_and_seed_give_identical_metrics(data, tmp_path):
+    for spec, name in ((gpt_spec(), "shakespeare_char"), (mlp_spec(), "iris")):
+        a = train.run_training(spec, data / name, tmp_path / "a" / name)
+        b = train.run_training(copy.deepcopy(spec), data / name, tmp_path / "b" / name)
+        assert deterministic_part(a) == deterministic_part(b)
+        other = copy.deepcopy(spec)
+        other["seed"] += 1
+        c = train.run_training(other, data / name, tmp_path / "c" / name)
+        assert c["metrics"]["final_val_loss"] != a["metrics"]["final_val_loss"]
+
+
+def _cli_train(spec, data_dir, out_dir, *extra):
+    return subprocess.run(
+        [sys.executable, "-m", "scalinglab.cli", "train", "--spec-json", json.dumps(spec), "--data-dir",
+         str(data_dir), "--out-dir", str(out_dir), *extra],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=REPO,
+    )
+
+
+def test_sigkill_then_rerun_resumes_to_the_same_metrics(data, tmp_path):
+    spec = gpt_spec(steps=400, eval_points=6)
+    spec["checkpoint_interval_s"] = 0.05
+    reference = train.run_training(copy.deepcopy(spec), data / "shakespeare_char", tmp_path / "reference")
+
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scalinglab.cli", "train", "--spec-json", json.dumps(spec), "--data-dir",
+         str(data / "shakespeare_char"), "--out-dir", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=REPO,
+    )
+    checkpoint = out / "checkpoint.pt"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if checkpoint.exists() and checkpoint.stat().st_mtime > 0:
+                time.sleep(0.1)  # let it get a few checkpoints further
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the run finished before it could be killed: make it longer"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert checkpoint.exists() and not (out / "run.json").exists()
+
+    resumed = _cli_train(spec, data / "shakespeare_char", out)
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads((out / "run.json").read_text())
+    assert result["metrics"]["resumed_from_step"] and 0 < result["metrics"]["resumed_from_step"] < 400
+    assert deterministic_part(result) == deterministic_part(json.loads(json.dumps(reference)))
+    assert not checkpoint.exists()
+
+
+def test_checkpoint_is_kept_when_asked_and_ignored_for_another_spec(data, tmp_path):
+    spec = mlp_spec()
+    spec["checkpoint_interval_s"] = 1e-9
+    spec["keep_checkpoints"] = True
+    first = train.run_training(spec, data / "iris", tmp_path)
+    assert (tmp_path / "checkpoint.pt").exists()
+    other = copy.deepcopy(spec)
+    other["seed"] = 7  # a different run: the stale checkpoint must not be used
+    result = train.run_training(other, data / "iris", tmp_path)
+    assert result["metrics"]["resumed_from_step"] is None
+    assert result["metrics"]["final_val_loss"] != first["metrics"]["final_val_loss"]
+
+
+def test_divergence_is_recorded_with_its_step(data, tmp_path):
+    spec = gpt_spec(lr=1e4, warmup_steps=0, grad_clip=0, weight_decay=0.0)
+    assert cli_main(["train", "--spec-json", json.dumps(spec), "--data-dir", str(data / "shakespeare_char"),
+                     "--out-dir", str(tmp_path)]) == 0
+    m = json.loads((tmp_path / "run.json").read_text())["metrics"]
+    assert m["status"] == "diverged"
+    assert isinstance(m["diverged_step"], int) and 1 <= m["diverged_step"] <= 60
+    assert m["steps"] < m["diverged_step"] or m["steps"] == m["diverged_step"]
+    assert m["final_val_loss"] is None and m["test_loss"] is None
+
+
+def test_injected_failure_retry_and_record(data, tmp_path, capsys):
+    spec = mlp_spec(fail_attempts=1)
+    args = ["train", "--spec-json", json.dumps(spec), "--data-dir", str(data / "iris"), "--out-dir", str(tmp_path)]
+    assert cli_main(args + ["--attempt", "1", "--max-attempts", "2"]) == 1
+    err = capsys.readouterr().err
+    assert spec["run_path"] in err and "InjectedFailure" in err
+    assert not (tmp_path / "run.json").exists()
+    assert cli_main(args + ["--attempt", "2", "--max-attempts", "2"]) == 0
+    assert json.loads((tmp_path / "run.json").read_text())["metrics"]["status"] == "ok"
+
+    record = mlp_spec(fail_attempts=3)
+    record["on_failure"] = "record"
+    out = tmp_path / "recorded"
+    args = ["train", "--spec-json", json.dumps(record), "--data-dir", str(data / "iris"), "--out-dir", str(out)]
+    assert cli_main(args + ["--attempt", "1", "--max-attempts", "2"]) == 1  # not the last attempt yet
+    assert cli_main(args + ["--attempt", "2", "--max-attempts", "2"]) == 0
+    m = json.loads((out / "run.json").read_text())["metrics"]
+    assert m["status"] == "failed" and "InjectedFailure" in m["error"]
+
+
+def test_flop_counts(data, tmp_path):
+    gpt = train.run_training(gpt_spec(), data / "shakespeare_char", tmp_path / "g")["metrics"]
+    # measured FLOPs add the tied output head and the masked half of attention to 6ND: more, but not wildly
+    assert gpt["flops_6nd"] < gpt["flops"] < 2.5 * gpt["flops_6nd"]
+    assert gpt["flops"] == gpt["flops_per_step"] * gpt["steps"]
+    # an MLP: forward 2*sum(a*b) per sample; backward twice that, minus the unneeded input gradient
+    mlp = train.run_training(mlp_spec(), data / "iris", tmp_path / "m")["metrics"]
+    dims = [4, 16, 16, 3]
+    forward = 2 * sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    per_sample = 3 * forward - 2 * dims[0] * dims[1]
+    assert mlp["flops_per_step"] == 16 * per_sample
+    assert mlp["flops_6nd"] == 6 * mlp["n_params"] * mlp["samples_seen"]
+
+
+def test_budget_subsamples_training_pool_only(data):
+    arrays, meta = datasets.load(data / "iris")
+    small, large = mlp_spec(), mlp_spec()
+    small["budget"], large["budget"] = 30, 90
+    sets = []
+    for spec in (small, large):
+        resolved = {"context": None}
+        b = train.Batches(spec, arrays, meta, train.train_settings(spec), resolved, torch.device("cpu"))
+        sets.append(b)
+    assert len(sets[0].y) == 30 and len(sets[1].y) == 90
+    assert torch.equal(sets[0].x, sets[1].x[:30])  # nested budgets
+    for split in ("val", "test"):
+        for (xa, ya), (xb, yb) in zip(sets[0].eval_data(split), sets[1].eval_data(split)):
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert train.count_steps(small, train.train_settings(small), None) == math.ceil(30 * 5 / 16)
+    tokens = gpt_spec()
+    assert train.count_steps(tokens, train.train_settings(tokens), 16) == 60
+    assert train.count_steps(tokens, {**train.train_settings(tokens), "steps": 7}, 16) == 7
+    with pytest.raises(ValueError, match="exceeds the training pool"):
+        over = mlp_spec()
+        over["budget"] = 91
+        train.Batches(over, arrays, meta, train.train_settings(over), {}, torch.device("cpu"))
+
+
+def test_teacher_student_regression_runs(data, tmp_path):
+    spec = mlp_spec(dataset="teacher_student", lr=0.01, epochs=3, lr_schedule="cosine")
+    spec["dataset_params"] = {"dim": 32, "pool_size": 2000, "val_size": 500, "test_size": 500}
+    spec["architecture"] = {"depth": 0, "input_features": 8}
+    spec["budget"] = 2000
+    m = train.run_training(spec, data / "teacher_student", tmp_path)["metrics"]
+    truth = json.loads((data / "teacher_student" / "meta.json").read_text())["truth"]["loss_by_features"]
+    assert m["status"] == "ok" and m["n_params"] == 9 and m["test_accuracy"] is None
+    assert truth[8] * 0.9 < m["final_val_loss"] < truth[0]
+
+
+def test_lr_schedules_and_width_rule():
+    base = train.train_settings({})
+    assert train.effective_lr({**base, "lr": 0.01, "lr_width_rule": "inverse", "lr_base_width": 64}, 128) == 0.005
+    assert train.effective_lr({**base, "lr": 0.01, "lr_width_rule": "inverse", "lr_base_width": 64}, 32) == 0.01
+    cosine = {**base, "lr_schedule": "cosine", "warmup_steps": 10, "min_lr_ratio": 0.1}
+    lrs = [train.schedule(cosine, 1.0, 100, s)[0] for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0) and lrs[-1] == pytest.approx(0.1)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    # onecycle equals torch's OneCycleLR with its defaults, momentum (beta1) included
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([p], lr=0.002)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.002, total_steps=50)
+    onecycle = {**base, "lr_schedule": "onecycle"}
+    for s in range(50):
+        lr, beta1 = train.schedule(onecycle, 0.002, 50, s)
+        assert lr == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9)
+        assert beta1 == pytest.approx(opt.param_groups[0]["betas"][0], rel=1e-9)
+        opt.step()
+        sched.step()
+    assert train.eval_steps(1000, 4) == [1, 10, 100, 1000]
+    assert train.eval_steps(1, 5) == [1]
+
+
+def test_hand_written_adamw_matches_torch():
+    from scalinglab import models
+
+    torch.manual_seed(0)
+    arch = models.resolve("gpt", {"n_layer": 1, "d_model": 16, "context": 8}, {"vocab_size": 11})
+    mine, ref = models.build("gpt", arch), None
+    ref = copy.deepcopy(mine)
+
+    def groups(model):
+        return [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+                {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]
+
+    a = train.AdamW(groups(mine), lr=1e-2, betas=(0.9, 0.95))
+    b = torch.optim.AdamW(groups(ref), lr=1e-2, betas=(0.9, 0.95), foreach=True)
+    for i in range(10):
+        x = torch.randint(0, 11, (4, 8))
+        for model, opt in ((mine, a), (ref, b)):
+            opt.zero_grad()
+            model(x, x)[1].backward()
+            if opt is a:
+                train.clip_grad_norm(list(model.parameters()), 0.5)
+            else:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            for g in opt.param_groups:
+                g["lr"], g["betas"] = 1e-2 * (i + 1) / 10, (0.85 + 0.01 * i, 0.95)
+            opt.step()
+    assert all(torch.equal(p, q) for p, q in zip(mine.parameters(), ref.parameters()))
+
+
+def test_pipeline_path_imports_only_torch_and_numpy(data, tmp_path):
+    code = (
+        "import sys, json; from scalinglab.cli import main; "
+        f"rc = main(['train', '--spec-json', {json.dumps(mlp_spec())!r}, '--data-dir', "
+        f"{str(data / 'iris')!r}, '--out-dir', {str(tmp_path)!r}]); "
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pandas', 'scipy', 'sklearn', 'matplotlib', 'snakemake', 'seaborn', 'mnist1d', 'torch._dynamo', 'jinja2'}); "
+        "dyn = 'torch._dynamo' in sys.modules; print(json.dumps([rc, heavy, dyn]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    rc, heavy, dynamo = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rc == 0 and heavy == [] and dynamo is False
+
+
+def test_user_form_trains_one_cell_of_a_config(tmp_path, capsys):
+    config = tmp_path / "study.yaml"
+    config.write_text(
+        "study: unit\ndevice: cpu\nsweeps:\n  - name: iris_mlp\n    dataset: iris\n    model: mlp\n"
+        "    architecture: {depth: 1}\n    sizes: [{width: 8}]\n    budgets: [90]\n"
+        "    train: {batch_size: 30, epochs: 2, eval_points: 2}\n"
+    )
+    results = tmp_path / "results"
+    assert cli_main(["train", "--config", str(config), "--run", "iris_mlp/w8/90-samples/seed0",
+                     "--results-dir", str(results)]) == 0
+    run = json.loads((results / "runs" / "iris_mlp/w8/90-samples/seed0" / "run.json").read_text())
+    assert run["metrics"]["status"] == "ok" and run["spec"]["run_path"] == "iris_mlp/w8/90-samples/seed0"
+    assert (results / "data" / "iris" / "meta.json").exists()

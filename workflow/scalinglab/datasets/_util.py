@@ -1,0 +1,29 @@
+"""Helpers shared by the dataset generators."""
+
+from __future__ import annotations
+
+import contextlib
+
+
+@contextlib.contextmanager
+def isolated_global_rng():
+    """Run code that seeds numpy's and Python's global RNGs (mnist1d does) without leaking that state."""
+    import random
+
+    import numpy as np
+
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
+def check_sizes(name: str, available: int, **sizes: int) -> None:
+    for key, value in sizes.items():
+        if value < 1:
+            raise ValueError(f"datasets.{name}.{key} must be at least 1, got {value}")
+    if sum(sizes.values()) >= available:
+        parts = " + ".join(f"{k}={v}" for k, v in sizes.items())
+        raise ValueError(f"datasets.{name}: {parts} leaves no training samples out of {available}")
