@@ -9,17 +9,21 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/slurm.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/paper.smk"
+include: "workflow/rules/external.smk"
 
 
 localrules:
     all,
     aggregate,
     report,
+    paper,
 
 
 rule all:

@@ -7,13 +7,19 @@ rule train:
         "logs/train/{run}.log",
     benchmark:
         "benchmarks/train/{run}.tsv"
-    retries: config["retries"]
+    retries: job_retries(config["retries"])
     conda:
         SCALINGLAB_ENV
     threads: 1
     resources:
         # Passed to the job so it knows whether this is its last try (see on_failure).
         attempt=lambda wildcards, attempt: attempt,
+        # Cluster requests, estimated per run from its spec (workflow/rules/slurm.smk, docs/slurm.md).
+        runtime=train_runtime,
+        mem_mb=train_mem_mb,
+        gpu=train_gpus,
+        gpu_model=train_gpu_model,
+        slurm_partition=train_partition,
     params:
         spec=train_spec_json,
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),

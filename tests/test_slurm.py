@@ -1,0 +1,333 @@
+"""`snakemake --profile slurm` against a real single-node SLURM cluster, plus the resource estimates behind it.
+
+The cluster tests start slurmctld, slurmd and munged from Debian's packages (tests/slurm/cluster.sh, as root; `.ci/run`
+installs them) and always stop them again. Every snakemake call runs under `timeout -k`, so a hung status loop cannot
+eat the CI budget. They are skipped only where slurmctld is not installed (or we are not root).
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+from scalinglab import resources
+from scalinglab.config import load_config
+from scalinglab.sweep import expand
+
+CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
+# metrics.parquet columns that measure the machine, not the run: they may differ between two executions
+TIMING_COLUMNS = {"wall_s", "train_s", "throughput", "flops_per_s", "peak_rss_mb", "first_step_s", "env_hostname"}
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+
+needs_slurm = pytest.mark.skipif(
+    shutil.which("slurmctld") is None or shutil.which("slurmd") is None or os.geteuid() != 0,
+    reason="needs slurmctld, slurmd, munge and root to start a real SLURM cluster "
+    "(apt-get install slurmctld slurmd slurm-client munge; .ci/run does this)",
+)
+
+
+def env_with_venv(**extra):
+    """This interpreter's bin/ first on PATH: jobs run `python -m scalinglab` and SLURM exports our environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(resources.ENV_PREFIX)}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def copy_checkout(dest: Path) -> Path:
+    """The repository's files (tracked and untracked, not ignored) copied to dest, like a fresh clone."""
+    dest.mkdir(parents=True, exist_ok=True)
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, text=True)
+    if listed.returncode == 0:
+        for name in filter(None, listed.stdout.split("\0")):
+            source = REPO / name
+            if source.is_file():
+                (dest / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, dest / name)
+    else:  # not a git checkout (e.g. an sdist)
+        ignore = shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks", ".snakemake", "__pycache__")
+        shutil.copytree(REPO, dest, ignore=ignore, dirs_exist_ok=True)
+    return dest
+
+
+def slurm_snakemake(*args, cwd, timeout=300, profile="slurm"):
+    """`snakemake --profile slurm ...` in cwd, as a user types it, with a short first status check for tests."""
+    command = ["timeout", "-k", "15", str(timeout), sys.executable, "-m", "snakemake", "--profile", profile,
+               "--slurm-init-seconds-before-status-checks", "2", *map(str, args)]
+    return subprocess.Popen(command, cwd=cwd, env=env_with_venv(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process, timeout=330):
+    out, _ = process.communicate(timeout=timeout)
+    return process.returncode, out
+
+
+def scheduler_records() -> dict[str, dict]:
+    """Every job slurmctld still remembers (MinJobAge=300 s): id -> state, time limit, memory, CPUs."""
+    out = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T|%l|%m|%C"],
+                         capture_output=True, text=True, check=True).stdout
+    records = {}
+    for line in out.splitlines():
+        job_id, state, limit, memory, cpus = line.strip().split("|")
+        records[job_id] = {"state": state, "time_limit": limit, "memory": memory, "cpus": int(cpus)}
+    return records
+
+
+def minutes(limit: str) -> int:
+    """squeue's %l (e.g. '5:00', '1:00:00', '1-00:00:00') in minutes."""
+    days, _, clock = limit.rpartition("-")
+    parts = [int(p) for p in clock.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0)
+    hours, mins, secs = parts
+    return int(days or 0) * 1440 + hours * 60 + mins + (1 if secs else 0)
+
+
+def submissions(output: str) -> list[tuple[str, str]]:
+    """(SLURM job id, SLURM log path) of every sbatch the plugin reported."""
+    return SUBMITTED.findall(output)
+
+
+# ------------------------------------------------------------------------------------------- the cluster fixtures
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    state = tmp_path_factory.mktemp("slurm_state")
+    up = subprocess.run(["timeout", "-k", "5", "60", str(CLUSTER_SH), "up", str(state)],
+                        capture_output=True, text=True)
+    try:
+        if up.returncode != 0:
+            raise AssertionError(f"cluster.sh up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}")
+        yield state
+    finally:  # always, also when `up` failed half way or a test failed
+        subprocess.run(["timeout", "-k", "5", "60", str(CLUSTER_SH), "down", str(state)],
+                       capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def slurm_study(cluster, tmp_path_factory):
+    """config/test.yaml run by `snakemake --profile slurm` from the root of a copy of this checkout."""
+    root = copy_checkout(tmp_path_factory.mktemp("slurm_checkout") / "scalinglab")
+    rc, out = finish(slurm_snakemake("--configfile", "config/test.yaml", cwd=root))
+    return root, rc, out
+
+
+@pytest.fixture(scope="module")
+def fault_runs(slurm_study, tmp_path_factory):
+    """tests/slurm/flaky.yaml (every run fails once) and broken.yaml (fails always), side by side on the cluster.
+    Both reuse the mnist1d data that slurm_study prepared (same generation parameters)."""
+    root, rc, _ = slurm_study
+    assert rc == 0, "the main SLURM study failed; fault tests need its prepared data"
+    runs = {}
+    for name in ("flaky", "broken"):
+        workdir = tmp_path_factory.mktemp(f"slurm_{name}")
+        shutil.copytree(root / "results" / "data" / "mnist1d", workdir / "results" / "data" / "mnist1d")
+        shutil.copy(REPO / "tests" / "slurm" / f"{name}.yaml", workdir / f"{name}.yaml")
+        process = slurm_snakemake("--snakefile", root / "Snakefile", "--configfile", f"{name}.yaml",
+                                  cwd=workdir, profile=root / "slurm", timeout=240)
+        runs[name] = (workdir, process)
+    return {name: (workdir, *finish(process, timeout=270)) for name, (workdir, process) in runs.items()}
+
+
+# ----------------------------------------------------------------------------------------------- cluster tests
+
+
+@needs_slurm
+def test_the_study_runs_through_sbatch(slurm_study):
+    root, rc, out = slurm_study
+    assert rc == 0, out[-6000:]
+    specs = expand(load_config(REPO / "config" / "test.yaml"))
+    submitted = submissions(out)
+    # every train, prepare_data and fit job went to SLURM; aggregate and report ran on the submit host
+    n_fits = len({s["sweep"] for s in specs}) * len(load_config(REPO / "config" / "test.yaml")["fit"]["laws"])
+    n_datasets = len({s["dataset"] for s in specs})
+    assert len(submitted) == len(specs) + n_datasets + n_fits, out[-6000:]
+    train_logs = [log for _, log in submitted if "/rule_train/" in log]
+    assert len(train_logs) == len(specs)
+    records = scheduler_records()
+    for job_id, _ in submitted:
+        assert records[job_id]["state"] == "COMPLETED", (job_id, records.get(job_id))
+    assert (root / "reports" / "report.html").is_file()
+    assert "localrule aggregate" in out and "localrule report" in out
+
+
+@needs_slurm
+def test_train_jobs_request_the_estimated_resources(slurm_study):
+    root, rc, out = slurm_study
+    assert rc == 0
+    records = scheduler_records()
+    by_run = {spec["run_path"].replace("/", "_"): spec for spec in expand(load_config(REPO / "config" / "test.yaml"))}
+    checked = 0
+    for job_id, log in submissions(out):
+        if "/rule_train/" not in log:
+            continue
+        spec = by_run[Path(log).parent.name]
+        record = records[job_id]
+        assert minutes(record["time_limit"]) == resources.runtime_minutes(spec, attempt=1), record
+        assert record["memory"] == f"{resources.mem_mb(spec, attempt=1)}M", record
+        assert record["cpus"] == 1
+        checked += 1
+    assert checked == len(by_run)
+
+
+@needs_slurm
+def test_results_match_a_local_run(slurm_study, tiny_study):
+    root, rc, _ = slurm_study
+    assert rc == 0
+    local_dir, _ = tiny_study
+    slurm = pd.read_parquet(root / "results" / "metrics.parquet").sort_values("run_id").reset_index(drop=True)
+    local = pd.read_parquet(local_dir / "results" / "metrics.parquet").sort_values("run_id").reset_index(drop=True)
+    assert list(slurm["run_id"]) == list(local["run_id"])
+    assert set(slurm.columns) == set(local.columns)
+    for column in sorted(set(local.columns) - TIMING_COLUMNS):
+        a, b = local[column], slurm[column]
+        if pd.api.types.is_float_dtype(a):
+            assert np.allclose(a.astype(float), b.astype(float), rtol=1e-6, atol=0, equal_nan=True), column
+        else:
+            assert a.astype(str).tolist() == b.astype(str).tolist(), column
+    curves_local = pd.read_parquet(local_dir / "results" / "curves.parquet")
+    curves_slurm = pd.read_parquet(root / "results" / "curves.parquet")
+    key = ["run_id", "step"]
+    curves_local, curves_slurm = (c.sort_values(key).reset_index(drop=True) for c in (curves_local, curves_slurm))
+    assert curves_local[key].equals(curves_slurm[key])
+    for column in ("train_loss", "val_loss"):
+        assert np.allclose(curves_local[column], curves_slurm[column], rtol=1e-6, equal_nan=True), column
+    for fit in (local_dir / "results" / "fits").rglob("*.json"):
+        mine = json.loads((root / fit.relative_to(local_dir)).read_text())
+        theirs = json.loads(fit.read_text())
+        for name, value in theirs["params"].items():
+            assert np.isclose(mine["params"][name], value, rtol=1e-5), (fit, name)
+
+
+@needs_slurm
+def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs):
+    workdir, rc, out = fault_runs["flaky"]
+    assert rc == 0, out[-6000:]
+    config = load_config(workdir / "flaky.yaml")
+    specs = expand(config)
+    metrics = pd.read_parquet(workdir / "results" / "metrics.parquet")
+    assert sorted(metrics["run_id"]) == sorted(s["run_id"] for s in specs)
+    assert (metrics["status"] == "ok").all()
+    assert (workdir / "reports" / "report.html").is_file()
+    records = scheduler_records()
+    for spec in specs:
+        jobs = [job for job, log in submissions(out) if Path(log).parent.name == spec["run_path"].replace("/", "_")]
+        # attempt 1 failed in its own SLURM job; attempt 2 was a new sbatch with twice the time limit
+        assert [records[j]["state"] for j in jobs] == ["FAILED", "COMPLETED"], (spec["run_path"], jobs)
+        assert [minutes(records[j]["time_limit"]) for j in jobs] == [
+            resources.runtime_minutes(spec, 1), resources.runtime_minutes(spec, 2)]
+        log = (workdir / "logs" / "train" / f"{spec['run_path']}.log").read_text()
+        assert "InjectedFailure" not in log  # the log is the successful attempt's
+
+
+@needs_slurm
+def test_a_run_that_always_fails_stops_the_workflow_naming_the_run_and_its_log(fault_runs):
+    workdir, rc, out = fault_runs["broken"]
+    assert rc != 0 and rc not in (124, 137), (rc, out[-4000:])
+    (spec,) = expand(load_config(workdir / "broken.yaml"))
+    log = f"logs/train/{spec['run_path']}.log"
+    assert "Error in rule train" in out
+    assert f"run={spec['run_path']}" in out
+    assert log in out
+    assert "InjectedFailure" in (workdir / log).read_text()
+    jobs = [job for job, _ in submissions(out)]
+    assert len(jobs) == config_attempts(workdir / "broken.yaml")
+    records = scheduler_records()
+    assert all(records[j]["state"] == "FAILED" for j in jobs)
+
+
+def config_attempts(path) -> int:
+    return load_config(path)["retries"] + 1
+
+
+# ------------------------------------------------------------------------------- no cluster needed (always run)
+
+
+def test_resources_module_does_not_import_torch():
+    code = "import sys; import scalinglab.resources; assert 'torch' not in sys.modules and 'numpy' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})
+
+
+@pytest.mark.parametrize("config", ["config/test.yaml", "config/config.yaml"])
+def test_closed_form_counts_match_the_models(config):
+    from scalinglab import models
+
+    metas = {"shakespeare_char": {"vocab_size": 82}, "mnist1d": {"n_features": 40, "n_classes": 10}}
+    for spec in expand(load_config(REPO / config)):
+        resolved = models.resolve(spec["model"], spec["architecture"], metas[spec["dataset"]])
+        n_params, non_embedding = models.count_params(spec["model"], resolved)
+        estimate, estimate_non_embedding = resources.estimate_params(spec)
+        assert estimate_non_embedding == non_embedding, spec["run_path"]
+        # the vocabulary is not known before the data exists: the estimate assumes a slightly larger one
+        assert n_params <= estimate <= 1.1 * n_params, spec["run_path"]
+
+
+def test_runtime_scales_with_the_attempt_and_grows_with_flops():
+    specs = expand(load_config(REPO / "config" / "config.yaml"))
+    for spec in specs:
+        first = resources.runtime_minutes(spec, 1)
+        assert first >= resources.MIN_RUNTIME_MIN
+        assert resources.runtime_minutes(spec, 2) == 2 * first
+        assert resources.runtime_minutes(spec, 3) == 3 * first
+        assert resources.mem_mb(spec, 2) > resources.mem_mb(spec, 1) >= resources.MIN_MEM_MB
+    gpt = sorted((s for s in specs if s["model"] == "gpt"), key=resources.estimate_flops)
+    assert resources.runtime_minutes(gpt[-1]) > resources.runtime_minutes(gpt[0])
+
+
+def test_gpus_follow_the_device_and_the_site():
+    spec = expand(load_config(REPO / "config" / "config.yaml"))[0]
+    site = {"SCALINGLAB_SLURM_PARTITION": "cpuq", "SCALINGLAB_SLURM_GPU_PARTITION": "gpuq"}
+    auto, cuda, cpu = ({**spec, "device": device} for device in ("auto", "cuda", "cpu"))
+    assert resources.gpus(auto, site) == 0 and resources.partition(auto, site) == "cpuq"
+    assert resources.gpus(auto, {**site, "SCALINGLAB_SLURM_GPUS": "2"}) == 2
+    assert resources.partition(auto, {**site, "SCALINGLAB_SLURM_GPUS": "2"}) == "gpuq"
+    assert resources.gpus(cuda, site) == 1 and resources.partition(cuda, site) == "gpuq"
+    assert resources.gpus(cpu, {**site, "SCALINGLAB_SLURM_GPUS": "4"}) == 0
+    assert resources.partition(cpu, {}) == ""
+    assert resources.gpu_model(cuda, {"SCALINGLAB_SLURM_GPU_MODEL": "a100"}) == "a100"
+    with pytest.raises(ValueError, match="SCALINGLAB_SLURM_GPUS"):
+        resources.site({"SCALINGLAB_SLURM_GPUS": "many"})
+
+
+def test_profile_dry_run_from_the_repo_root_carries_site_settings():
+    """`snakemake --profile slurm -n` from the repository root: no SLURM binaries needed for a dry run."""
+    site = {"SCALINGLAB_SLURM_ACCOUNT": "acme", "SCALINGLAB_SLURM_PARTITION": "cpuq",
+            "SCALINGLAB_SLURM_GPU_PARTITION": "gpuq", "SCALINGLAB_SLURM_GPUS": "1"}
+    verbose = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "slurm", "-n"], cwd=REPO,
+                             env=env_with_venv(**site), capture_output=True, text=True, timeout=120)
+    assert verbose.returncode == 0, verbose.stderr[-3000:]
+    text = verbose.stdout + verbose.stderr
+    train = [line for line in text.splitlines() if "resources:" in line and "attempt=1" in line]
+    assert train and all("gpu=1" in line and "slurm_partition=gpuq" in line for line in train)
+    assert all("slurm_account=acme" in line for line in train)
+    others = [line for line in text.splitlines() if "resources:" in line and "attempt=" not in line
+              and "runtime=" in line]
+    assert others and all("slurm_partition=cpuq" in line and "slurm_account=acme" in line for line in others)
+
+
+def test_grouped_profile_is_the_slurm_profile_plus_grouping():
+    def load(name):
+        return yaml.safe_load((REPO / name / "profile.yaml").read_text())
+
+    plain, grouped = load("slurm"), load("slurm-grouped")
+    extra = {key: grouped.pop(key) for key in ("groups", "group-components", "cores")}
+    assert grouped == plain
+    assert extra == {"groups": {"train": "runs"}, "group-components": {"runs": 8}, "cores": 1}
+
+
+def test_cluster_down_is_safe_when_nothing_was_started(tmp_path):
+    result = subprocess.run([str(CLUSTER_SH), "down", str(tmp_path / "missing")], capture_output=True, text=True)
+    assert result.returncode == 0  # down is safe to call when nothing was started
