@@ -92,3 +92,36 @@ def test_fit_errors_are_clean(tmp_path):
     assert out.returncode == 2 and "unknown law 'nope'" in out.stderr
     out = cli("fit", tmp_path / "absent.csv", "--x", "N")
     assert out.returncode == 2 and "data file not found" in out.stderr
+
+
+def test_fit_several_laws_writes_backtest_ranking(tmp_path):
+    data = _table(tmp_path)
+    out_path = tmp_path / "compare.json"
+    out = cli("fit", data, "--where", "sweep=a", "--law", "power,saturating_power,linear", "--x", "N",
+              "--holdout", 2, "--out", out_path)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out_path.read_text())
+    assert d["comparison"] == "backtest" and d["holdout"] == 2
+    assert [r["rank"] for r in d["ranking"]] == [1, 2, 3]
+    assert d["ranking"][0]["law"] == "saturating_power"
+    assert "1. saturating_power" in out.stdout
+
+
+def test_fit_isoflop_cli_and_non_interior_error(tmp_path):
+    rows = []
+    for C in (1e18, 1e19, 1e20):
+        for N in np.geomspace(1e7, 1e11, 9):
+            D = C / (6 * N)
+            rows.append({"C": C, "N": N, "loss": 1.7 + 400 / N**0.34 + 410 / D**0.28})
+    path = tmp_path / "iso.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    out_path = tmp_path / "iso.json"
+    out = cli("fit", path, "--law", "isoflop", "--x", "N", "--y", "loss", "--bootstrap", 0, "--out", out_path)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out_path.read_text())
+    assert d["approach"] == 2 and len(d["budgets"]) == 3 and 0.4 < d["a"] < 0.65
+    bad = pd.DataFrame([r for r in rows if not (r["C"] == 1e20 and r["N"] > 1.1e8)])
+    bad.to_csv(path, index=False)
+    out = cli("fit", path, "--law", "isoflop", "--x", "N", "--y", "loss", "--bootstrap", 0)
+    assert out.returncode == 2 and "C=1e+20" in out.stderr and "above the largest" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -56,11 +56,11 @@ def synthetic(name, rng, noise=0.005, reps=3):
     return pd.DataFrame({**cols, "y": y}), ",".join(cols), nat
 
 
-def _fit_synthetic(name, seed, bootstrap, ci=0.95):
+def _fit_synthetic(name, seed, bootstrap, ci=0.95, **settings):
     rng = np.random.default_rng(seed)
     frame, x, nat = synthetic(name, rng)
     extra = {"starts": SMALL_GRID} if name == "chinchilla" else {}
-    return fit(frame, name, x, "y", bootstrap=bootstrap, ci=ci, seed=seed, **extra), nat
+    return fit(frame, name, x, "y", bootstrap=bootstrap, ci=ci, seed=seed, **extra, **settings), nat
 
 
 @pytest.mark.parametrize("name", sorted(TRUTH))
@@ -76,23 +76,43 @@ def test_recovers_synthetic_law(name):
         assert lo - slack <= true <= hi + slack, f"{name}.{p}: truth {true} outside [{lo}, {hi}]"
 
 
-def test_interval_coverage_near_nominal():
-    """95% intervals on repeated synthetic data cover the truth at about the nominal rate."""
+@pytest.mark.parametrize("method", ["percentile"])
+def test_interval_coverage_near_nominal(method):
+    """95% intervals on repeated synthetic data cover the truth at about the nominal rate.
+
+    72 checks (4 laws x 8 data sets x 2-3 parameters), each data set with its own seed (sharing seeds across laws
+    would share the noise draws and correlate the checks). If every check were independent with p = 0.95 the count
+    would have sd sqrt(72 * 0.95 * 0.05) = 1.85 checks = 0.026; we allow 3 sd: rate >= 0.95 - 0.077. Parameters of
+    one fit are correlated, which widens the real spread a little. A long run (225 checks, 200 resamples) measured
+    0.973 for percentile and 0.956 for BCa intervals; the 44/54 = 0.81 once seen came from 6 noise draws shared by
+    all four laws, i.e. about 6 independent data sets, not 54 checks."""
     covered, total = 0, 0
-    for name in ("power", "saturating_power", "logarithmic", "exponential"):
-        for seed in range(6):
-            result, nat = _fit_synthetic(name, seed=100 + seed, bootstrap=120)
+    for k, name in enumerate(("power", "saturating_power", "logarithmic", "exponential")):
+        for seed in range(8):
+            result, nat = _fit_synthetic(name, seed=200 + 10 * k + seed, bootstrap=100)
             for p, true in nat.items():
                 lo, hi = result.intervals[p]
                 covered += lo <= true <= hi
                 total += 1
     rate = covered / total
-    print(f"coverage {covered}/{total} = {rate:.2f}")
-    assert 0.8 <= rate <= 1.0
+    sd = (0.95 * 0.05 / total) ** 0.5
+    print(f"coverage {covered}/{total} = {rate:.3f} (3 sd = {3 * sd:.3f})")
+    assert total == 72
+    assert 0.95 - 3 * sd <= rate <= 1.0
+
+
+def test_bca_intervals_and_setting():
+    result, nat = _fit_synthetic("saturating_power", seed=7, bootstrap=100, interval="bca")
+    assert result.settings["interval"] == "bca"
+    for p, true in nat.items():
+        lo, hi = result.intervals[p]
+        assert lo < result.params[p] < hi
+    with pytest.raises(ConfigError, match="interval must be one of"):
+        _fit_synthetic("power", seed=7, bootstrap=10, interval="studentised")
 
 
 # ---- Chinchilla validation -----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chinchilla():
     if not DATA.is_file():
         pytest.skip(f"validation data not found at {DATA}")
@@ -108,7 +128,11 @@ def test_chinchilla_reaches_summed_huber_optimum(chinchilla):
     d = chinchilla.to_dict()
     assert d["n_points"] == 240 and d["excluded"] == {"drop_top_y": 5}
     assert d["diagnostics"]["n_starts"] == 4500
-    assert d["diagnostics"]["n_starts_at_optimum"] > 100
+    diag = d["diagnostics"]
+    # racing stops the worst starts early; the count is of starts actually run to convergence at the optimum
+    assert diag["n_starts_pruned"] + diag["n_starts_run_to_end"] == 4500
+    assert 100 < diag["n_starts_at_optimum"] <= diag["n_starts_run_to_end"]
+    assert diag["start_status"].get("pruned (racing)") == diag["n_starts_pruned"]
     assert d["diagnostics"]["converged"]
     assert d["objective"] == pytest.approx(0.001018274018, rel=1e-8)
     p = d["params"]

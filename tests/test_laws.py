@@ -101,3 +101,28 @@ def test_fast_objective_matches_generic():
     ok = np.isfinite(slow[0])
     np.testing.assert_allclose(fast[0][ok], slow[0][ok], rtol=1e-10)
     np.testing.assert_allclose(fast[1][ok], slow[1][ok], rtol=1e-8, atol=1e-12)
+
+
+def test_chinchilla_hessian_matches_finite_differences():
+    from scalinglab.laws import _chin_fast_hessian, _chin_fast_objective
+
+    rng = np.random.default_rng(1)
+    X = np.array([np.geomspace(1e7, 1e10, 30), np.geomspace(1e9, 1e12, 30)[rng.permutation(30)]])
+    theta0 = np.array([6.0, 6.0, 0.5, 0.34, 0.28])
+    logy = CHINCHILLA.log_predict(theta0[None], X)[0] + rng.normal(0, 0.003, 30)
+    theta = theta0 + rng.normal(0, 0.05, (20, 5))
+    W = rng.integers(0, 3, (20, 30)).astype(float)
+    f, g, H = _chin_fast_hessian(theta, X, logy, W, 1e-3)
+    f2, g2 = _chin_fast_objective(theta, X, logy, W, 1e-3)
+    np.testing.assert_allclose(f, f2, rtol=1e-12)
+    np.testing.assert_allclose(g, g2, rtol=1e-9, atol=1e-15)
+    eps = 1e-7
+    Hn = np.empty_like(H)
+    for j in range(5):
+        tp, tm = theta.copy(), theta.copy()
+        tp[:, j] += eps
+        tm[:, j] -= eps
+        Hn[:, :, j] = (_chin_fast_objective(tp, X, logy, W, 1e-3)[1] - _chin_fast_objective(tm, X, logy, W, 1e-3)[1]) / (2 * eps)
+    rel = np.abs(H - Hn).max(axis=(1, 2)) / np.abs(Hn).max(axis=(1, 2))
+    assert np.median(rel) < 1e-6  # a few starts may straddle a Huber kink
+    np.testing.assert_array_equal(H, H.transpose(0, 2, 1))

@@ -22,7 +22,12 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     elif name == "fit":
         parser.add_argument("data", help="table to fit: .csv, .tsv, .json or .parquet")
-        parser.add_argument("--law", default="saturating_power", help="law name (see `scalinglab laws`)")
+        parser.add_argument(
+            "--law",
+            default="saturating_power",
+            help="law name (see `scalinglab laws`); several comma-separated (a,b,c) or 'all': rank them by backtest "
+            "and write a comparison; 'isoflop': approach 2 (IsoFLOP parabolas, --x size, --y loss, --isoflop-compute)",
+        )
         parser.add_argument("--x", required=True, help="x column(s), comma-separated in the law's input order")
         parser.add_argument("--y", default="loss", help="y column (must be > 0; fitted on log y)")
         parser.add_argument("--out", help="write the fit JSON here (default: print it)")
@@ -57,6 +62,13 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             "--predict-at", action="append", default=[], metavar="N=1e9[,D=2e10]", help="derived prediction with interval"
         )
         parser.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations per start")
+        parser.add_argument(
+            "--interval", choices=("percentile", "bca"), default="percentile",
+            help="bootstrap interval method: percentile, or bca (bias-corrected and accelerated; n extra jackknife refits)",
+        )
+        parser.add_argument(
+            "--isoflop-compute", default="C", metavar="COL", help="--law isoflop: the compute budget column (default C)"
+        )
     elif name == "predict":
         parser.add_argument("fit", help="fit JSON written by `scalinglab fit`")
         parser.add_argument(
@@ -88,8 +100,82 @@ def _fmt(v):
     return "nan" if v is None else f"{v:.6g}"
 
 
+def _write(d, out):
+    if out:
+        from pathlib import Path
+
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(d, indent=1) + "\n")
+    else:
+        json.dump(d, sys.stdout, indent=1)
+        print()
+
+
+def _compare(args, laws) -> int:
+    from . import table as tbl
+    from .core import _clean, _listify
+    from .ranking import rank_laws
+
+    frame = tbl.as_frame(args.data)
+    frame = tbl.apply_derive(frame, _listify(args.derive))
+    frame = tbl.apply_where(frame, _listify(args.where))
+    holdout = args.holdout or 1
+    rows = rank_laws(
+        frame, args.x, args.y, laws=laws, holdout=holdout, huber_delta=args.huber_delta,
+        drop_top_y=args.drop_top_y, max_iter=args.max_iter,
+    )
+    d = _clean({
+        "comparison": "backtest",
+        "x": args.x,
+        "y": args.y,
+        "holdout": holdout,
+        "ranking": rows,
+        "settings": {"laws": laws, "holdout": holdout, "huber_delta": args.huber_delta, "drop_top_y": args.drop_top_y,
+                     "where": args.where, "derive": args.derive, "data": str(args.data)},
+    })
+    _write(d, args.out)
+    if args.out:
+        print(f"laws ranked by backtest rms log error on the {holdout} largest {args.x.split(',')[0]} value(s):")
+        for row in d["ranking"]:
+            err = row.get("rms_log_error")
+            print(f"  {row['rank']}. {row['law']:<18} {_fmt(err)}" + (f"  ({row['error']})" if row.get("error") else ""))
+        print(f"  wrote {args.out}")
+    return 0
+
+
+def _isoflop(args) -> int:
+    from . import table as tbl
+    from .allocation import isoflop
+    from .core import _clean, _listify
+
+    frame = tbl.as_frame(args.data)
+    frame = tbl.apply_derive(frame, _listify(args.derive))
+    frame = tbl.apply_where(frame, _listify(args.where))
+    if "status" in frame.columns:
+        frame = frame[frame["status"].astype(str) == "ok"]
+    out = isoflop(frame, compute=args.isoflop_compute, size=args.x, loss=args.y, bootstrap=args.bootstrap,
+                  seed=args.seed, ci=args.ci)
+    d = _clean({"approach": 2, "method": "isoflop", "compute": args.isoflop_compute, "size": args.x, "y": args.y,
+                **out, "ci": args.ci,
+                "settings": {"bootstrap": args.bootstrap, "seed": args.seed, "ci": args.ci, "where": args.where,
+                             "derive": args.derive, "data": str(args.data)}})
+    _write(d, args.out)
+    if args.out:
+        lo_hi = d["interval"].get("a", [None, None])
+        print(f"IsoFLOP (approach 2): N_opt ~ C^a, a = {_fmt(d['a'])} [{_fmt(lo_hi[0])}, {_fmt(lo_hi[1])}] "
+              f"from {len(d['budgets'])} budgets; wrote {args.out}")
+    return 0
+
+
 def _fit(args) -> int:
     from . import fit
+
+    if args.law == "isoflop":
+        return _isoflop(args)
+    if "," in args.law or args.law == "all":
+        laws = None if args.law == "all" else [name.strip() for name in args.law.split(",") if name.strip()]
+        return _compare(args, laws)
 
     result = fit(
         args.data,
@@ -108,6 +194,7 @@ def _fit(args) -> int:
         compute=args.compute,
         predict_at=args.predict_at,
         max_iter=args.max_iter,
+        interval=args.interval,
     )
     result.settings["data"] = str(args.data)
     d = result.to_dict()

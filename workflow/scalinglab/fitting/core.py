@@ -14,9 +14,10 @@ from .. import __version__
 from ..laws import Law, get_law
 from . import table as tbl
 from .errors import FitError, FitInputError
-from .optimize import STATUS, Objective, lbfgs_batch, polish_scipy
+from .optimize import STATUS, Objective, lbfgs_batch, newton_batch, polish_scipy
 
 FIT_FORMAT = 1
+RACE = (4, 4, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch)
 
 DEFAULTS = dict(
     huber_delta=1e-3,
@@ -33,7 +34,9 @@ DEFAULTS = dict(
     polish=3,
     bootstrap_starts=3,
     max_iter=500,
+    interval="percentile",
 )
+INTERVAL_METHODS = ("percentile", "bca")
 
 
 def _listify(value):
@@ -127,7 +130,17 @@ class _Core:
 
 def _multistart(law, Xs, logy, delta, starts, settings, weights=None) -> _Core:
     obj = Objective(law, Xs, logy, delta, weights)
-    res = lbfgs_batch(obj, starts, law.bounds, max_iter=int(settings.get("max_iter", 500)))
+    if obj.has_hessian and starts.shape[0] > 1:
+        race = RACE if starts.shape[0] >= 1000 else ()
+        res = newton_batch(obj, starts, race=race)
+        optimizer = (
+            f"batched damped Newton (exact Hessian), racing: rounds {list(race)} iterations, keep 1/2 each"
+            if race
+            else "batched damped Newton (exact Hessian)"
+        )
+    else:
+        res = lbfgs_batch(obj, starts, law.bounds, max_iter=int(settings.get("max_iter", 500)))
+        optimizer = "batched L-BFGS"
     finite = np.isfinite(res.f)
     if not finite.any():
         raise FitError(f"law {law.name!r}: no starting point gave a finite objective on this data")
@@ -150,7 +163,8 @@ def _multistart(law, Xs, logy, delta, starts, settings, weights=None) -> _Core:
     # re-check gradient at the final point
     _, g = obj.value_grad(best_theta[None, :], np.array([0]))
     grad_norm = float(np.max(np.abs(g)))
-    within = finite & (res.f <= best_f * (1 + 1e-6) + 1e-300)
+    pruned = res.status == 6
+    within = finite & ~pruned & (res.f <= best_f * (1 + 1e-6) + 1e-300)
     # distinct local optima (by objective value) for bootstrap warm starts
     optima = [best_theta]
     for i in order[:200]:
@@ -161,18 +175,22 @@ def _multistart(law, Xs, logy, delta, starts, settings, weights=None) -> _Core:
         if all(np.max(np.abs(res.x[i] - o)) > 1e-3 * (1 + np.max(np.abs(o))) for o in optima):
             optima.append(res.x[i])
     counts = {STATUS[k]: int(v) for k, v in zip(*np.unique(res.status, return_counts=True))}
-    converged_batch = res.status[order[0]] in (0, 1)
+    converged_batch = res.status[order[0]] in (0, 1, 5)
     diagnostics = {
         "n_starts": int(starts.shape[0]),
         "n_starts_finite": int(finite.sum()),
         "best_start": int(order[0]),
         "best_start_point": {n: float(v) for n, v in zip(law.params, starts[order[0]])},
         "n_starts_at_optimum": int(within.sum()),
+        "n_starts_pruned": int(pruned.sum()),
+        "n_starts_run_to_end": int((~pruned).sum()),
+        "optimizer": optimizer,
         "objective_batch": best_batch,
         "converged": bool(converged_batch or (polish_info is not None and polish_info.success)),
         "iterations": int(res.iterations[order[0]]),
         "iterations_mean": float(res.iterations.mean()),
         "batch_evaluations": int(res.n_evals),
+        "evaluations_per_start": float(res.n_evals / max(1, starts.shape[0])) if optimizer != "batched L-BFGS" else None,
         "start_status": counts,
         "polish": None
         if polish_info is None
@@ -208,23 +226,51 @@ def _bootstrap(law, Xs, logy, delta, core: _Core, W, settings):
     x0 = np.repeat(starts[None, :, :], B, axis=0).reshape(B * k, -1)
     Wk = np.repeat(W, k, axis=0)
     obj = Objective(law, Xs, logy, delta, Wk)
-    res = lbfgs_batch(obj, x0, law.bounds, max_iter=int(settings.get("max_iter", 500)))
+    if obj.has_hessian:
+        res = newton_batch(obj, x0, race=())
+    else:
+        res = lbfgs_batch(obj, x0, law.bounds, max_iter=int(settings.get("max_iter", 500)))
     f = res.f.reshape(B, k)
     best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=1)
     theta = res.x.reshape(B, k, -1)[np.arange(B), best]
     ok = np.isfinite(f[np.arange(B), best])
     status = res.status.reshape(B, k)[np.arange(B), best]
     theta[~ok] = np.nan
-    return theta, {"n_failed": int((~ok).sum()), "n_not_converged": int((~np.isin(status, (0, 1)) & ok).sum())}
+    return theta, {"n_failed": int((~ok).sum()), "n_not_converged": int((~np.isin(status, (0, 1, 5)) & ok).sum())}
 
 
-def _interval(samples, ci):
+def _interval(samples, ci, point=None, jack=None):
+    """Percentile interval of bootstrap samples; BCa (Efron 1987) when the point estimate and the jackknife
+    (leave-one-unit-out) values are given: bias correction z0 from the share of samples below the point estimate,
+    acceleration from the jackknife skewness."""
     samples = np.asarray(samples, dtype=float)
     samples = samples[np.isfinite(samples)]
     if samples.size < 2:
         return [None, None]
-    lo, hi = np.percentile(samples, [50 * (1 - ci), 100 - 50 * (1 - ci)])
+    q = np.array([0.5 * (1 - ci), 1 - 0.5 * (1 - ci)])
+    if point is not None and jack is not None and np.isfinite(point):
+        from scipy.stats import norm
+
+        jack = np.asarray(jack, dtype=float)
+        jack = jack[np.isfinite(jack)]
+        below = (np.sum(samples < point) + 0.5 * np.sum(samples == point)) / samples.size
+        if jack.size >= 3 and 0 < below < 1:
+            z0 = norm.ppf(below)
+            d = jack.mean() - jack
+            den = 6.0 * np.sum(d * d) ** 1.5
+            acc = np.sum(d**3) / den if den > 0 else 0.0
+            z = norm.ppf(q)
+            q = norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+    lo, hi = np.percentile(samples, 100 * q)
     return [float(lo), float(hi)]
+
+
+def _jackknife_weights(n, groups):
+    """Leave-one-unit-out weight vectors: one row per row of the data, or per group."""
+    if groups is None:
+        return 1.0 - np.eye(n)
+    labels, inverse = np.unique(groups, return_inverse=True)
+    return (inverse[None, :] != np.arange(labels.size)[:, None]).astype(float)
 
 
 def _predict_at_specs(specs, x_cols, law):
@@ -442,6 +488,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
     ci = float(settings["ci"])
     if not 0 < ci < 1:
         raise FitError(f"ci must be between 0 and 1, got {ci}")
+    if settings["interval"] not in INTERVAL_METHODS:
+        raise FitError(f"interval must be one of {', '.join(INTERVAL_METHODS)}, got {settings['interval']!r}")
     if float(settings["huber_delta"]) <= 0:
         raise FitError(f"huber_delta must be > 0, got {settings['huber_delta']}")
     prep = prepare(data, law, x, y, settings)
@@ -470,12 +518,32 @@ def fit(data, law, x, y, **settings) -> FitResult:
         boot_theta = law.unscale(boot_scaled, scales) if law.scale_inputs else boot_scaled
     with np.errstate(all="ignore"):
         boot_nat = law.to_natural(boot_theta) if B > 0 else np.empty((0, P))
-    intervals = {name: _interval(boot_nat[:, i], ci) for i, name in enumerate(law.natural)}
-    fit_intervals = {name: _interval(boot_theta[:, i], ci) for i, name in enumerate(law.params)}
+    method = settings["interval"]
+    jack_theta = jack_nat = None
+    if B > 0 and method == "bca":
+        JW = _jackknife_weights(n, prep.groups)
+        jack_scaled, _ = _bootstrap(law, Xs, logy, settings["huber_delta"], core, JW, settings)
+        jack_theta = law.unscale(jack_scaled, scales) if law.scale_inputs else jack_scaled
+        with np.errstate(all="ignore"):
+            jack_nat = law.to_natural(jack_theta)
     point_derived = _derived(law, nat[None, :], settings, prep.x_cols, theta[None, :])
     boot_derived = _derived(law, boot_nat, settings, prep.x_cols, boot_theta) if B > 0 else {}
+    jack_derived = _derived(law, jack_nat, settings, prep.x_cols, jack_theta) if jack_nat is not None else {}
+
+    def jk(values, i):
+        return None if values is None else values[:, i]
+
+    intervals = {
+        name: _interval(boot_nat[:, i], ci, nat[i], jk(jack_nat, i)) for i, name in enumerate(law.natural)
+    }
+    fit_intervals = {
+        name: _interval(boot_theta[:, i], ci, theta[i], jk(jack_theta, i)) for i, name in enumerate(law.params)
+    }
     derived = {
-        name: {"value": float(value[0]), "interval": _interval(boot_derived.get(name, []), ci)}
+        name: {
+            "value": float(value[0]),
+            "interval": _interval(boot_derived.get(name, []), ci, float(value[0]), jack_derived.get(name)),
+        }
         for name, value in point_derived.items()
     }
     bt = backtest(law, X, yv, settings["holdout"], settings)
