@@ -280,7 +280,7 @@ class Batches:
                 for split in ("val", "test")
             }
             self._perms: dict[int, object] = {}
-        self._lm_eval: dict[tuple[str, bool], list] = {}
+        self._lm_eval: dict[str, tuple] = {}
 
     def _seeded(self, *keys: int):
         value = 0
@@ -317,28 +317,20 @@ class Batches:
             self._perms[epoch] = self.torch.randperm(len(self.y), generator=self._seeded(self.seed, 2, epoch))
         return self._perms[epoch]
 
-    def eval_data(self, split: str, full: bool = False):
-        """List of (x, y) chunks of the fixed evaluation set of `split`.
-
-        Language modelling: intermediate evaluations use `eval_batches` random windows (fixed generator); a full
-        evaluation covers the whole split in non-overlapping windows. A 20-batch subset of Shakespeare's validation
-        text carries about 1% of seed-to-seed noise in the loss, which alone would blur a scaling law at this size.
-        """
+    def eval_data(self, split: str):
+        """List of (x, y) chunks of the fixed evaluation set of `split`."""
         torch = self.torch
         if self.task == "lm":
-            if (split, full) not in self._lm_eval:
+            if split not in self._lm_eval:
                 tokens = self.splits[split]
-                if full:
-                    starts = torch.arange(0, len(tokens) - self.context - 1, self.context)
-                    chunk = max(self.batch, 256)
-                else:
-                    g = torch.Generator().manual_seed(EVAL_SEED)
-                    count = self.eval_batches * self.batch
-                    starts = torch.randint(0, len(tokens) - self.context - 1, (count,), generator=g)
-                    chunk = self.batch
+                g = torch.Generator().manual_seed(EVAL_SEED)
+                count = self.eval_batches * self.batch
+                starts = torch.randint(0, len(tokens) - self.context - 1, (count,), generator=g)
                 windows = tokens[starts[:, None] + self.offsets].long().to(self.device)
-                self._lm_eval[(split, full)] = [(w[:, :-1], w[:, 1:]) for w in windows.split(chunk)]
-            return self._lm_eval[(split, full)]
+                self._lm_eval[split] = [
+                    (w[:, :-1], w[:, 1:]) for w in windows.split(self.batch)
+                ]
+            return self._lm_eval[split]
         if split == "train":  # the run's training samples (up to 10,000): memorisation vs held-out
             x, y = self.x[:10000], self.y[:10000]
         else:
@@ -358,15 +350,15 @@ def compute_loss(model, task: str, x, y):
     return out, F.mse_loss(out, y)
 
 
-def evaluate(model, batches: Batches, split: str, full: bool = False) -> tuple[float, float | None]:
-    """(mean loss, accuracy or None) on the fixed evaluation set of `split` (the whole split when `full`)."""
+def evaluate(model, batches: Batches, split: str) -> tuple[float, float | None]:
+    """(mean loss, accuracy or None) on the fixed evaluation set of `split`."""
     import torch
     import torch.nn.functional as F
 
     model.eval()
     total, correct, count = 0.0, 0, 0
     with torch.no_grad():
-        for x, y in batches.eval_data(split, full):
+        for x, y in batches.eval_data(split):
             out, _ = compute_loss(model, batches.task, x, y) if batches.task == "lm" else (model(x), None)
             if batches.task == "lm":
                 flat_out, flat_y = out.reshape(-1, out.shape[-1]), y.reshape(-1)
@@ -550,8 +542,7 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
         if first_step_s is None:
             first_step_s = process_age_s()
         if step in eval_set:
-            # The last evaluation covers the whole validation split: it gives final_val_loss.
-            val_loss, val_acc = evaluate(model, batches, "val", full=step == steps)
+            val_loss, val_acc = evaluate(model, batches, "val")
             row = {
                 "step": step,
                 unit: step * per_step_units,
@@ -586,7 +577,7 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
     test_loss = test_acc = None
     train_eval_loss = train_acc = None
     if status == "ok":
-        test_loss, test_acc = evaluate(model, batches, "test", full=True)
+        test_loss, test_acc = evaluate(model, batches, "test")
         if batches.task != "lm":
             train_eval_loss, train_acc = evaluate(model, batches, "train")
     final = curve[-1] if (curve and status == "ok") else {}
