@@ -243,3 +243,13 @@ def test_isoflop_interior_and_non_interior():
     with pytest.raises(NonInteriorMinimumError, match="C=1e\\+21.*above the largest") as info:
         isoflop(low)
     assert info.value.budget == 1e21
+
+
+def test_rms_of_size_means_averages_out_seed_noise():
+    from scalinglab.fitting.core import rms_of_group_means
+
+    X = np.array([[1.0, 1.0, 2.0, 2.0, 3.0]])
+    resid = np.array([0.1, -0.1, 0.2, 0.0, 0.05])
+    # means per x: 0.0, 0.1, 0.05
+    assert rms_of_group_means(resid, X) == pytest.approx(np.sqrt((0.0 + 0.01 + 0.0025) / 3))
+    assert rms_of_group_means(resid, X) < np.sqrt(np.mean(resid**2))

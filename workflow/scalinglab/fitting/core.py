@@ -344,6 +344,14 @@ def _clean(value):
     return value
 
 
+def rms_of_group_means(resid: np.ndarray, X: np.ndarray) -> float:
+    """RMS over distinct x of the mean log residual there: the law's misfit with seed-to-seed noise averaged out
+    (rms_log_residual also carries that noise, which no law can fit)."""
+    _, group = np.unique(X.T, axis=0, return_inverse=True)
+    means = np.bincount(group.ravel(), weights=resid) / np.bincount(group.ravel())
+    return float(np.sqrt(np.mean(means**2)))
+
+
 @dataclass
 class FitResult:
     """One fit. ``to_dict()`` is the fit JSON (docs/fit-json.md); ``predict`` evaluates it with intervals."""
@@ -360,6 +368,7 @@ class FitResult:
     n_excluded: int
     excluded: dict
     rms_log_residual: float
+    rms_log_residual_of_means: float
     aic: float
     bic: float
     backtest: dict
@@ -400,6 +409,7 @@ class FitResult:
                 "n_excluded": self.n_excluded,
                 "excluded": self.excluded,
                 "rms_log_residual": self.rms_log_residual,
+                "rms_log_residual_of_means": self.rms_log_residual_of_means,
                 "aic": self.aic,
                 "bic": self.bic,
                 "backtest": self.backtest,
@@ -502,6 +512,7 @@ def fit(data, law, x, y, **settings) -> FitResult:
     resid = law.log_predict(theta[None, :], X)[0] - logy
     rss = float(np.sum(resid**2))
     rms = math.sqrt(rss / n)
+    rms_of_means = rms_of_group_means(resid, X)
     loglik_term = n * math.log(max(rss / n, 1e-300))
     aic = loglik_term + 2 * P
     bic = loglik_term + P * math.log(n)
@@ -567,6 +578,7 @@ def fit(data, law, x, y, **settings) -> FitResult:
         n_excluded=prep.n_excluded,
         excluded=prep.excluded,
         rms_log_residual=rms,
+        rms_log_residual_of_means=rms_of_means,
         aic=aic,
         bic=bic,
         backtest=bt,

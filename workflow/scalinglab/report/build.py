@@ -164,6 +164,7 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[dict], config: dic
         sweep.laws.append({
             "law": fit["law"], "formula": fit.get("formula", ""), "n_points": fit.get("n_points", "—"),
             "n_excluded": fit.get("n_excluded", 0), "rms": _pct(fit.get("rms_log_residual")),
+            "rms_means": _pct(fit.get("rms_log_residual_of_means")),
             "aic": fmt(fit.get("aic"), 5), "bic": fmt(fit.get("bic"), 5),
             "backtest": _pct(backtest.get("rms_log_error")), "holdout": backtest.get("holdout", "—"),
         })
