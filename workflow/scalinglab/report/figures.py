@@ -167,13 +167,23 @@ def scaling_figure(runs, fits: list[dict], size=REPORT, title: str | None = None
             proxies = [Line2D([], [], color="0.4", ls="--", label=f"extrapolation ({EXTRAPOLATE:g}x)"),
                        Patch(color="0.4", alpha=0.25, label=f"{ci_level(fits[0]):.0%} bootstrap band")]
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_xlabel(label(x))
     ax.set_ylabel(label(y))
     if title:
         ax.set_title(safe(title), fontsize="medium")
     _outside_legend(ax, proxies, title="seed" if hue is not None else None)
     return fig
+
+
+def _log_y(ax):
+    """Log y axis with plain tick labels (2.2, not 2.2x10^0): losses rarely span a decade."""
+    from matplotlib.ticker import LogFormatter
+
+    ax.set_yscale("log")
+    # LogFormatter writes plain numbers and labels minor ticks only where the axis spans about a decade or less.
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
 
 
 def _outside_legend(ax, extra=(), **kwargs):
@@ -233,7 +243,7 @@ def learning_curves_figure(curves, runs=None, size=REPORT, title: str | None = N
                   fontsize="x-small", title_fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   borderaxespad=0)
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_xlabel(label(xcol) if xcol != "step" else "step")
     ax.set_ylabel(label(y))
     if title:
@@ -367,7 +377,7 @@ def isoflop_figure(iso: dict, n: str, y: str, fit2d: dict | None = None, size=RE
         if frontier is not None:
             ax2.plot(frontier["C"], frontier["N"], color="C1", lw=1.3, ls="--", label=safe(f"approach 3 ({fit2d['law']})"))
     ax2.set_xscale("log")
-    ax2.set_yscale("log")
+    _log_y(ax2)
     ax2.set_xlabel(label(iso["compute"]))
     ax2.set_ylabel("compute-optimal N")
     ax2.set_title("compute-optimal frontier", fontsize="small")
@@ -431,7 +441,7 @@ def compute_scaling_figure(runs, fit: dict, size=REPORT, title: str | None = Non
                                 label=f"{ci_level(fit):.0%} bootstrap band")
         ax.axvline(C.max(), color="0.5", ls=":", lw=1)
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_xlabel("compute C = 6ND (FLOPs)")
     ax.set_ylabel(label(y))
     if title:
@@ -477,7 +487,7 @@ def figure4_figure(runs, fit: dict, references: list[dict] | None = None, size=R
                 ax.plot(ref["C"], ref["N"], color=colour, ls=ls, lw=1.4, label=safe(f"efficient frontier ({reference['name']})"))
         ax.set_ylim(ngrid[0], ngrid[-1])
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_y(ax)
     ax.set_xlabel("compute C = 6ND (FLOPs)")
     ax.set_ylabel(label(n))
     if title:
