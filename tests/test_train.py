@@ -39,7 +39,7 @@ def gpt_spec(**train_overrides):
         "sweep": "t", "dataset": "shakespeare_char", "dataset_params": {"val_fraction": 0.05, "test_fraction": 0.05},
         "model": "gpt", "architecture": {"n_layer": 1, "head_dim": 8, "context": 16, "d_model": 16},
         "size_label": "d16", "seed": 0, "budget": 16 * 16 * 60, "budget_unit": "tokens",
-        "train": {**train.TRAIN_DEFAULTS, "batch_size": 16, "lr": 0.01, "warmup_steps": 5, "eval_points": 4,
+        "train": {**train.train_defaults(), "batch_size": 16, "lr": 0.01, "warmup_steps": 5, "eval_points": 4,
                   "eval_batches": 2},
         "device": "cpu", "checkpoint_interval_s": 60, "keep_checkpoints": False, "on_failure": "stop",
         "run_id": "000000000000", "run_path": "t/d16/15K-tokens/seed0",
@@ -53,7 +53,7 @@ def mlp_spec(dataset="iris", **train_overrides):
         "sweep": "m", "dataset": dataset, "dataset_params": {}, "model": "mlp",
         "architecture": {"depth": 2, "width": 16}, "size_label": "w16", "seed": 1, "budget": 90,
         "budget_unit": "samples",
-        "train": {**train.TRAIN_DEFAULTS, "batch_size": 16, "lr": 0.01, "epochs": 5, "lr_schedule": "onecycle",
+        "train": {**train.train_defaults(), "batch_size": 16, "lr": 0.01, "epochs": 5, "lr_schedule": "onecycle",
                   "eval_points": 5},
         "device": "cpu", "checkpoint_interval_s": 60, "keep_checkpoints": False, "on_failure": "stop",
         "run_id": "111111111111", "run_path": "m/w16/90-samples/seed1",
@@ -234,8 +234,22 @@ def test_teacher_student_regression_runs(data, tmp_path):
     assert truth[8] * 0.9 < m["final_val_loss"] < truth[0]
 
 
+def test_train_settings_fall_back_to_the_schema_defaults():
+    import yaml
+
+    from scalinglab import SCHEMA_PATH
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())["$defs"]["train"]["properties"]
+    defaults = train.train_defaults()
+    assert defaults == {k: v["default"] for k, v in schema.items() if "default" in v} and "steps" not in defaults
+    settings = train.train_settings({"train": {"lr": 0.5}})
+    assert settings["lr"] == 0.5 and settings["batch_size"] == defaults["batch_size"] and settings.get("steps") is None
+    with pytest.raises(KeyError):
+        settings["no_such_setting"]
+
+
 def test_lr_schedules_and_width_rule():
-    base = train.train_settings({})
+    base = train.train_defaults()
     assert train.effective_lr({**base, "lr": 0.01, "lr_width_rule": "inverse", "lr_base_width": 64}, 128) == 0.005
     assert train.effective_lr({**base, "lr": 0.01, "lr_width_rule": "inverse", "lr_base_width": 64}, 32) == 0.01
     cosine = {**base, "lr_schedule": "cosine", "warmup_steps": 10, "min_lr_ratio": 0.1}
@@ -292,7 +306,7 @@ def test_pipeline_path_imports_only_torch_and_numpy(data, tmp_path):
         f"rc = main(['train', '--spec-json', {json.dumps(mlp_spec())!r}, '--data-dir', "
         f"{str(data / 'iris')!r}, '--out-dir', {str(tmp_path)!r}]); "
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'pandas', 'scipy', 'sklearn', 'matplotlib', 'snakemake', 'seaborn', 'mnist1d', 'torch._dynamo', 'jinja2'}); "
+        "{'pandas', 'scipy', 'sklearn', 'matplotlib', 'snakemake', 'seaborn', 'mnist1d', 'torch._dynamo', 'jinja2', 'yaml'}); "
         "dyn = 'torch._dynamo' in sys.modules; print(json.dumps([rc, heavy, dyn]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)

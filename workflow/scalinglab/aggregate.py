@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
+from . import atomic
 from .sweep import flatten_spec
 
 HELP = {"aggregate": "collect run.json files into results/metrics.parquet and results/curves.parquet"}
@@ -47,18 +47,15 @@ def build_tables(run_paths: list[str | Path]):
     return metrics, curves
 
 
-def write_parquet_atomic(frame, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    frame.to_parquet(partial, index=False)
-    os.replace(partial, path)
+def write_parquet(frame, path: str | Path) -> None:
+    with atomic.replacing(path) as tmp:
+        frame.to_parquet(tmp, index=False)
 
 
 def aggregate_runs(run_paths, metrics_path, curves_path, log_path=None) -> None:
     metrics, curves = build_tables(run_paths)
-    write_parquet_atomic(metrics, metrics_path)
-    write_parquet_atomic(curves, curves_path)
+    write_parquet(metrics, metrics_path)
+    write_parquet(curves, curves_path)
     counts = metrics["status"].value_counts().to_dict() if "status" in metrics else {}
     summary = f"aggregated {len(metrics)} runs ({counts}) and {len(curves)} curve points\n"
     if log_path:

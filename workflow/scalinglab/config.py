@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import yaml
-
 from . import SCHEMA_PATH
 
 
@@ -49,6 +47,8 @@ def load_config(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    import yaml  # here, not at the top: `scalinglab train` imports ConfigError on its start-up path
+
     with path.open() as handle:
         config = yaml.safe_load(handle)
     if not isinstance(config, dict):

@@ -395,31 +395,39 @@ def _chin_log_grad(theta, X):
     return out, np.stack([w1, w2, w3, -w1 * lN, -w2 * lD], axis=-1)
 
 
+def _chin_huber_forward(theta, lN, lD, logy, W, delta):
+    """The shared forward pass of the fast Chinchilla objectives, for a batch of starts: the max-shifted exponentials
+    u1, u2, e3 of the three LSE terms, their sum s, the log residual r, |r|, the Huber band mask and the summed
+    (weighted) Huber loss f. Call under np.errstate(all="ignore")."""
+    u1 = np.multiply.outer(theta[:, 3], -lN)
+    u1 += theta[:, 0:1]
+    u2 = np.multiply.outer(theta[:, 4], -lD)
+    u2 += theta[:, 1:2]
+    e = theta[:, 2:3]
+    m = np.maximum(u1, u2)
+    np.maximum(m, e, out=m)
+    u1 -= m
+    np.exp(u1, out=u1)
+    u2 -= m
+    np.exp(u2, out=u2)
+    e3 = np.exp(e - m)
+    s = u1 + u2
+    s += e3
+    r = np.log(s)
+    r += m
+    r -= logy
+    a = np.abs(r)
+    inside = a <= delta
+    h = np.where(inside, 0.5 * r * r, delta * (a - 0.5 * delta))
+    if W is not None:
+        h *= W
+    return u1, u2, e3, s, r, a, inside, h.sum(1)
+
+
 def _chin_fast_objective(theta, X, logy, W, delta):
     lN, lD = np.log(X[0]), np.log(X[1])
     with np.errstate(all="ignore"):
-        u1 = np.multiply.outer(theta[:, 3], -lN)
-        u1 += theta[:, 0:1]
-        u2 = np.multiply.outer(theta[:, 4], -lD)
-        u2 += theta[:, 1:2]
-        e = theta[:, 2:3]
-        m = np.maximum(u1, u2)
-        np.maximum(m, e, out=m)
-        u1 -= m
-        np.exp(u1, out=u1)
-        u2 -= m
-        np.exp(u2, out=u2)
-        e3 = np.exp(e - m)
-        s = u1 + u2
-        s += e3
-        r = np.log(s)
-        r += m
-        r -= logy
-        a = np.abs(r)
-        h = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
-        if W is not None:
-            h *= W
-        f = h.sum(1)
+        u1, u2, e3, s, r, _, _, f = _chin_huber_forward(theta, lN, lD, logy, W, delta)
         np.clip(r, -delta, delta, out=r)
         if W is not None:
             r *= W
@@ -446,29 +454,7 @@ def _chin_fast_hessian(theta, X, logy, W, delta, curvature="exact"):
     lN, lD = np.log(X[0]), np.log(X[1])
     S = theta.shape[0]
     with np.errstate(all="ignore"):
-        u1 = np.multiply.outer(theta[:, 3], -lN)
-        u1 += theta[:, 0:1]
-        u2 = np.multiply.outer(theta[:, 4], -lD)
-        u2 += theta[:, 1:2]
-        e = theta[:, 2:3]
-        m = np.maximum(u1, u2)
-        np.maximum(m, e, out=m)
-        u1 -= m
-        np.exp(u1, out=u1)
-        u2 -= m
-        np.exp(u2, out=u2)
-        e3 = np.exp(e - m)
-        s = u1 + u2
-        s += e3
-        r = np.log(s)
-        r += m
-        r -= logy
-        a = np.abs(r)
-        inside = a <= delta
-        h = np.where(inside, 0.5 * r * r, delta * (a - 0.5 * delta))
-        if W is not None:
-            h *= W
-        f = h.sum(1)
+        u1, u2, e3, s, r, a, inside, f = _chin_huber_forward(theta, lN, lD, logy, W, delta)
         psi = np.clip(r, -delta, delta)
         if W is not None:
             psi *= W

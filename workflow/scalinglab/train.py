@@ -16,30 +16,14 @@ import platform
 import resource
 import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from . import atomic
 
 # Metrics that measure time, memory or the job's history rather than the run's result.
 TIMING_FIELDS = ("wall_s", "train_s", "throughput", "flops_per_s", "peak_rss_mb", "first_step_s", "resumed_from_step")
 
-# Mirrors the `train` block of workflow/schemas/config.schema.yaml, for specs built without the schema.
-TRAIN_DEFAULTS = {
-    "batch_size": 32,
-    "lr": 0.001,
-    "lr_schedule": "cosine",
-    "lr_width_rule": "none",
-    "lr_base_width": 64,
-    "warmup_steps": 0,
-    "min_lr_ratio": 0.1,
-    "weight_decay": 0.1,
-    "betas": [0.9, 0.95],
-    "grad_clip": 1.0,
-    "epochs": 1,
-    "eval_points": 10,
-    "eval_batches": 20,
-    "fail_attempts": 0,
-}
 EVAL_SEED = 1234  # fixed generator for evaluation windows: identical for every run on a dataset
 _ONECYCLE = {"pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4, "base_momentum": 0.85, "max_momentum": 0.95}
 
@@ -49,32 +33,6 @@ class InjectedFailure(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------- small helpers
-
-
-def write_json_atomic(path, value) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(_json_safe(value), handle, indent=1, allow_nan=False)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _json_safe(value):
-    """NaN and inf become null so run.json stays strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def process_age_s() -> float | None:
@@ -94,8 +52,38 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-def train_settings(spec: dict) -> dict:
-    return {**TRAIN_DEFAULTS, **(spec.get("train") or {})}
+_TRAIN_DEFAULTS: dict | None = None
+
+
+def train_defaults() -> dict:
+    """The defaults of the `train` block of workflow/schemas/config.schema.yaml (read once; imports yaml)."""
+    global _TRAIN_DEFAULTS
+    if _TRAIN_DEFAULTS is None:
+        import yaml
+
+        from . import SCHEMA_PATH
+
+        with open(SCHEMA_PATH) as handle:
+            schema = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        properties = schema["$defs"]["train"]["properties"]
+        _TRAIN_DEFAULTS = {key: value["default"] for key, value in properties.items() if "default" in value}
+    return dict(_TRAIN_DEFAULTS)
+
+
+class TrainSettings(dict):
+    """A run's `train` block. A spec built by `scalinglab.sweep.expand` holds every key (the schema filled them);
+    a key a hand-made spec lacks falls back to the schema's default, read only then, so the pipeline path never
+    imports yaml. `.get` does not fall back: it is for keys without a default (`steps`)."""
+
+    def __missing__(self, key):
+        defaults = train_defaults()
+        if key not in defaults:
+            raise KeyError(key)
+        return defaults[key]
+
+
+def train_settings(spec: dict) -> TrainSettings:
+    return TrainSettings(spec.get("train") or {})
 
 
 def count_steps(spec: dict, train: dict, context: int | None) -> int:
@@ -386,16 +374,8 @@ def _identity(spec: dict) -> str:
 def save_checkpoint(path: Path, state: dict) -> None:
     import torch
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checkpoint.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.replacing(path, fsync=True) as tmp, open(tmp, "wb") as handle:
+        torch.save(state, handle)
 
 
 def load_checkpoint(path: Path, spec: dict) -> dict | None:
@@ -425,7 +405,7 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
     wall_start = time.perf_counter()
     out_dir = Path(out_dir)
     train = train_settings(spec)
-    if attempt <= int(train.get("fail_attempts") or 0):
+    if attempt <= int(train["fail_attempts"]):
         raise InjectedFailure(f"injected failure on attempt {attempt} (train.fail_attempts={train['fail_attempts']})")
 
     import numpy as np
@@ -482,7 +462,7 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
     checkpoint_path = out_dir / "checkpoint.pt"
     interval = float(spec.get("checkpoint_interval_s", 60))
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(".checkpoint.*.tmp"):  # a checkpoint write cut short by a kill
+    for stale in out_dir.glob(f".{checkpoint_path.name}.*.tmp"):  # a checkpoint write cut short by a kill
         stale.unlink(missing_ok=True)
     state = load_checkpoint(checkpoint_path, spec)
     step, curve, loss_sum, loss_count, resumed_from = 0, [], 0.0, 0, None
@@ -615,7 +595,7 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
     }
     metrics.update({f"resolved_{k}": v for k, v in resolved.items()})
     result = {"spec": spec, "metrics": metrics, "curve": curve, "env": environment(device, threads)}
-    write_json_atomic(out_dir / "run.json", result)
+    atomic.write_json(out_dir / "run.json", result, strict=True)
     if not spec.get("keep_checkpoints", False):
         checkpoint_path.unlink(missing_ok=True)
     return result
@@ -648,5 +628,5 @@ def failed_result(spec: dict, out_dir, error: BaseException | str) -> dict:
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     metrics = {"status": "failed", "error": message, "diverged_step": None}
     result = {"spec": spec, "metrics": metrics, "curve": [], "env": environment()}
-    write_json_atomic(Path(out_dir) / "run.json", result)
+    atomic.write_json(Path(out_dir) / "run.json", result, strict=True)
     return result

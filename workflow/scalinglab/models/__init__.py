@@ -3,13 +3,15 @@
 
 target_params means n_params_nonembedding for gpt (independent of the vocabulary) and n_params for mlp; the
 resolved size is the one whose count is nearest on a log scale (gpt: d_model a multiple of 8, or of n_head when given).
+The size arithmetic is torch-free (`sizes.py`); only `build` imports a model file, and with it torch.
 """
 
 from __future__ import annotations
 
 import importlib
 
-MODELS = ("gpt", "mlp")
+from . import sizes
+from .sizes import MODELS
 
 
 def module(name: str):
@@ -19,12 +21,12 @@ def module(name: str):
 
 
 def resolve(name: str, architecture: dict, meta: dict) -> dict:
-    return module(name).resolve(dict(architecture), meta)
+    return sizes.resolve(name, architecture, meta)
 
 
 def count_params(name: str, resolved: dict) -> tuple[int, int]:
     """(n_params, n_params_nonembedding) in closed form, equal to the built model's counts."""
-    return module(name).count_params(resolved)
+    return sizes.count_params(name, resolved)
 
 
 def build(name: str, resolved: dict):
@@ -33,4 +35,4 @@ def build(name: str, resolved: dict):
 
 def width(name: str, resolved: dict) -> int:
     """The width used by lr_width_rule: d_model for gpt, the hidden width for mlp."""
-    return module(name).width(resolved)
+    return sizes.width(name, resolved)

@@ -7,8 +7,6 @@ Shapes: B batch, T context, C = d_model, H heads, D = head_dim = C / H, V vocab.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -96,74 +94,9 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-# ---- architecture resolution (pure Python: no torch needed by callers, but this module imports torch) ----
-
-DEFAULTS = {"n_layer": 2, "context": 64, "bias": True}
-KEYS = {"d_model", "n_layer", "n_head", "head_dim", "context", "bias", "vocab_size", "target_params"}
-
-
-def count_params(arch: dict) -> tuple[int, int]:
-    """(n_params, n_params_nonembedding) of a resolved architecture, in closed form."""
-    d, L, V, T, bias = arch["d_model"], arch["n_layer"], arch["vocab_size"], arch["context"], arch["bias"]
-    per_layer = 12 * d * d + (13 * d if bias else 2 * d)  # qkv, proj, fc, fc-proj (+ biases) and two LayerNorms
-    non_emb = L * per_layer + (2 * d if bias else d)  # + final LayerNorm
-    return non_emb + V * d + T * d, non_emb
-
-
-def resolve(arch: dict, meta: dict) -> dict:
-    """Fill an architecture from the sweep (explicit keys or target_params) and the dataset's vocabulary."""
-    unknown = sorted(set(arch) - KEYS)
-    if unknown:
-        raise ValueError(f"gpt architecture: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}")
-    out = {**DEFAULTS, **{k: v for k, v in arch.items() if k != "target_params"}}
-    vocab = int(meta["vocab_size"])
-    out["vocab_size"] = int(out.get("vocab_size", vocab))
-    if out["vocab_size"] < vocab:
-        raise ValueError(f"gpt architecture: vocab_size {out['vocab_size']} is smaller than the data's {vocab}")
-    if "n_head" in out and "head_dim" in out:
-        raise ValueError("gpt architecture: give n_head or head_dim, not both")
-    if "target_params" in arch:
-        if "d_model" in arch:
-            raise ValueError("gpt architecture: give d_model or target_params, not both")
-        out["d_model"] = _d_model_for(int(arch["target_params"]), out)
-    if "d_model" not in out:
-        raise ValueError("gpt architecture: d_model (or target_params) is required")
-    d = int(out["d_model"])
-    if "n_head" not in out:
-        # n_head = d_model // head_dim (at least 1), lowered until it divides d_model: d24 with head_dim 16 -> 1 head
-        n_head = max(1, d // int(out.get("head_dim", 16)))
-        while d % n_head:
-            n_head -= 1
-        out["n_head"] = n_head
-    elif d % int(out["n_head"]):
-        raise ValueError(f"gpt architecture: d_model {d} is not a multiple of n_head {out['n_head']}")
-    out.pop("head_dim", None)
-    for key in ("d_model", "n_layer", "n_head", "context"):
-        out[key] = int(out[key])
-        if out[key] < 1:
-            raise ValueError(f"gpt architecture: {key} must be >= 1")
-    out["bias"] = bool(out["bias"])
-    out["head_dim"] = out["d_model"] // out["n_head"]
-    return out
-
-
-def _d_model_for(target: int, arch: dict) -> int:
-    """The d_model (multiple of 8, or of n_head when fixed) whose non-embedding count is closest to target (log scale)."""
-    step = int(arch.get("n_head", 0) or 8)
-    best, best_err = step, math.inf
-    for d in range(step, 65536 + 1, step):
-        _, n = count_params({**arch, "d_model": d, "vocab_size": 1, "context": 1})
-        err = abs(math.log(n / target))
-        if err < best_err:
-            best, best_err = d, err
-        if n > target * 4:
-            break
-    return best
-
-
-def width(arch: dict) -> int:
-    return arch["d_model"]
+# ---- size arithmetic (count_params, resolve, width) is torch-free, in sizes.py ----
 
 
 def build(arch: dict) -> GPT:
+    """The GPT of an architecture resolved by `sizes.gpt_resolve`."""
     return GPT(arch["vocab_size"], arch["context"], arch["d_model"], arch["n_layer"], arch["n_head"], arch["bias"])

@@ -6,12 +6,13 @@ the first N input features (the teacher_student size axis). Init: PyTorch's defa
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 
+from .sizes import MLP_ACTIVATIONS
+
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+assert tuple(ACTIVATIONS) == MLP_ACTIVATIONS
 
 
 class MLP(nn.Module):
@@ -34,62 +35,10 @@ class MLP(nn.Module):
         return sum(p.numel() for p in self.parameters())  # an MLP has no embeddings
 
 
-DEFAULTS = {"depth": 2, "activation": "relu", "bias": True}
-KEYS = {"width", "depth", "activation", "bias", "input_features", "target_params"}
-
-
-def count_params(arch: dict) -> tuple[int, int]:
-    dims = [arch["input_features"]] + [arch["width"]] * arch["depth"] + [arch["n_outputs"]]
-    n = sum(a * b + (b if arch["bias"] else 0) for a, b in zip(dims[:-1], dims[1:]))
-    return n, n
-
-
-def resolve(arch: dict, meta: dict) -> dict:
-    unknown = sorted(set(arch) - KEYS)
-    if unknown:
-        raise ValueError(f"mlp architecture: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}")
-    out = {**DEFAULTS, **{k: v for k, v in arch.items() if k != "target_params"}}
-    out["n_features"] = int(meta["n_features"])
-    out["n_outputs"] = int(meta.get("n_classes") or meta.get("n_outputs") or 1)
-    out["input_features"] = int(out.get("input_features", out["n_features"]))
-    if not 1 <= out["input_features"] <= out["n_features"]:
-        raise ValueError(f"mlp architecture: input_features must be in 1..{out['n_features']}")
-    out["depth"] = int(out["depth"])
-    if out["activation"] not in ACTIVATIONS:
-        raise ValueError(f"mlp architecture: activation must be one of {', '.join(ACTIVATIONS)}")
-    out["bias"] = bool(out["bias"])
-    if out["depth"] == 0:
-        if "target_params" in arch:
-            raise ValueError("mlp architecture: target_params needs depth >= 1 (a linear model has a fixed size)")
-        out["width"] = 0
-    elif "target_params" in arch:
-        if "width" in arch:
-            raise ValueError("mlp architecture: give width or target_params, not both")
-        out["width"] = _width_for(int(arch["target_params"]), out)
-    elif "width" not in out:
-        raise ValueError("mlp architecture: width (or target_params) is required")
-    out["width"] = int(out["width"])
-    if out["depth"] > 0 and out["width"] < 1:
-        raise ValueError("mlp architecture: width must be >= 1")
-    return out
-
-
-def _width_for(target: int, arch: dict) -> int:
-    best, best_err = 1, math.inf
-    for w in range(1, 1 << 17):
-        n, _ = count_params({**arch, "width": w})
-        err = abs(math.log(n / target))
-        if err < best_err:
-            best, best_err = w, err
-        if n > target * 4:
-            break
-    return best
-
-
-def width(arch: dict) -> int:
-    return arch["width"] or arch["input_features"]
+# ---- size arithmetic (count_params, resolve, width) is torch-free, in sizes.py ----
 
 
 def build(arch: dict) -> MLP:
+    """The MLP of an architecture resolved by `sizes.mlp_resolve`."""
     return MLP(arch["n_features"], arch["n_outputs"], arch["width"], arch["depth"], arch["activation"], arch["bias"],
                arch["input_features"])

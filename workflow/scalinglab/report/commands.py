@@ -53,9 +53,6 @@ def _inputs(args):
 
 
 def run(name, args) -> int:
-    import os
-    from pathlib import Path
-
     metrics, curves, fits, config = _inputs(args)
     if name == "paper-figures":
         from .paper import write_paper_figures
@@ -64,15 +61,12 @@ def run(name, args) -> int:
         print(f"wrote {len(paths)} files to {args.out_dir}")
         return 0
 
+    from .. import atomic
     from ..provenance import provenance
     from .html import render_report
 
     text = render_report(metrics, curves, fits, config, provenance(config))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    out = atomic.write_text(args.out, text)
     print(f"wrote {out} ({len(text) / 1e6:.2f} MB)", file=sys.stderr)
     return 0
 

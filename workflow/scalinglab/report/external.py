@@ -88,14 +88,15 @@ def load_block(block: dict):
 def import_external(config: dict, metrics_out: str | Path, curves_out: str | Path) -> int:
     import pandas as pd
 
+    from ..aggregate import write_parquet
+
     check_files(config)
     frames = [load_block(block) for block in config.get("external") or []]
     metrics = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for path in (metrics_out, curves_out):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    metrics.to_parquet(metrics_out, index=False)
-    pd.DataFrame({c: pd.Series(dtype="float64" if c not in ("run_id", "sweep", "dataset", "model", "size_label")
-                               else "object") for c in CURVE_COLUMNS}).to_parquet(curves_out, index=False)
+    curves = pd.DataFrame({c: pd.Series(dtype="float64" if c not in ("run_id", "sweep", "dataset", "model", "size_label")
+                                        else "object") for c in CURVE_COLUMNS})
+    write_parquet(metrics, metrics_out)
+    write_parquet(curves, curves_out)
     return len(metrics)
 
 

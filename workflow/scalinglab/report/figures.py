@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import atomic
 from .fits import Predictor, ci_level, predictor, x_columns, y_column
 
 ONE_COLUMN = (3.4, 2.6)  # inches: one column of a two-column paper
@@ -94,7 +95,8 @@ def save_paper(fig, out_dir: str | Path, stem: str) -> list[Path]:
     }
     for ext, meta in metadata.items():
         path = out_dir / f"{stem}.{ext}"
-        fig.savefig(path, format=ext, metadata=meta)
+        with atomic.replacing(path) as tmp:
+            fig.savefig(tmp, format=ext, metadata=meta)
         paths.append(path)
     plt.close(fig)
     return paths
