@@ -33,10 +33,6 @@ SWEEPS = {
 }
 
 
-def run_spec(wildcards):
-    return RUNS[wildcards.run]
-
-
 def dataset_files(wildcards):
     dataset = RUNS[wildcards.run]["dataset"]
     return {
