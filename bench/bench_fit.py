@@ -61,7 +61,9 @@ def reference(N, D, L, starts, delta=1e-3):
 
     best = (np.inf, None)
     for s in starts:
-        res = minimize(fg, s, jac=True, method="L-BFGS-B")
+        # Tolerances tight enough that each start's optimum is resolved to the 1e-9 relative precision the
+        # comparison asks for (L-BFGS-B's default ftol, 2.2e-9 relative, stops short of it).
+        res = minimize(fg, s, jac=True, method="L-BFGS-B", options={"ftol": 1e-13, "gtol": 1e-10, "maxiter": 2000})
         if res.fun < best[0]:
             best = (float(res.fun), res.x)
     return best
@@ -78,9 +80,16 @@ def main(argv=None):
     X = np.stack([N, D])
     settings = dict(core.DEFAULTS)
 
+    # Warm both sides first (imports, first-call allocations), then time the batched fit as the best of 3.
     t0 = time.perf_counter()
-    theta, fastcore, *_ = core._fit_core(CHINCHILLA, X, L, settings)
-    t_fast = time.perf_counter() - t0
+    core._fit_core(CHINCHILLA, X, L, settings)
+    t_cold = time.perf_counter() - t0
+    reference(N, D, L, HOFFMANN_GRID[:2])
+    t_fast = np.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        theta, fastcore, *_ = core._fit_core(CHINCHILLA, X, L, settings)
+        t_fast = min(t_fast, time.perf_counter() - t0)
 
     rng = np.random.default_rng(args.seed)
     k = min(args.reference_starts, len(HOFFMANN_GRID))
@@ -102,6 +111,7 @@ def main(argv=None):
     out = {
         "cpus": os.cpu_count(),
         "batched_fit_s": t_fast,
+        "batched_fit_first_call_s": t_cold,
         "batched_objective": fastcore.objective,
         "batched_params": nat,
         "n_starts_at_optimum": fastcore.diagnostics["n_starts_at_optimum"],
@@ -119,7 +129,8 @@ def main(argv=None):
             n: [float(v) for v in np.nanpercentile(boot_nat[:, i], [2.5, 97.5])] for i, n in enumerate(CHINCHILLA.natural)
         },
     }
-    print(f"batched 4,500-start fit:   {t_fast:8.2f} s   objective {fastcore.objective:.12g}")
+    print(f"batched 4,500-start fit:   {t_fast:8.2f} s   objective {fastcore.objective:.12g}"
+          f"   (best of 3 after a warm-up call; the first call, with imports, took {t_cold:.2f} s)")
     print("   " + "  ".join(f"{n}={v:.6g}" for n, v in nat.items()))
     note = f" (timed on a random subset of {k} starts, seed {args.seed}, scaled x{len(HOFFMANN_GRID) / k:.1f})" if k < len(HOFFMANN_GRID) else ""
     print(f"scipy reference, 4,500:    {t_ref:8.2f} s{note}   objective {ref_f:.12g}")
