@@ -27,3 +27,9 @@ def check_sizes(name: str, available: int, **sizes: int) -> None:
     if sum(sizes.values()) >= available:
         parts = " + ".join(f"{k}={v}" for k, v in sizes.items())
         raise ValueError(f"datasets.{name}: {parts} leaves no training samples out of {available}")
+
+
+def split_in_order(x, y, n_train: int, n_val: int) -> dict:
+    """x/y train, val and test arrays: the first n_train rows, the next n_val, then the rest."""
+    bounds = {"train": slice(0, n_train), "val": slice(n_train, n_train + n_val), "test": slice(n_train + n_val, None)}
+    return {f"{axis}_{split}": array[rows] for split, rows in bounds.items() for axis, array in (("x", x), ("y", y))}

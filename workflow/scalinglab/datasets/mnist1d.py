@@ -7,7 +7,7 @@ A data budget takes the first `budget` samples of the train pool, so budgets are
 
 from __future__ import annotations
 
-from ._util import check_sizes, isolated_global_rng
+from ._util import check_sizes, isolated_global_rng, split_in_order
 
 
 def generate(params: dict):
@@ -29,14 +29,7 @@ def generate(params: dict):
     if len(y) != total:
         raise ValueError(f"mnist1d: pool_size + val_size must be a multiple of 10, got {total}")
     n_train = total - n_val - n_test
-    arrays = {
-        "x_train": x[:n_train],
-        "y_train": y[:n_train],
-        "x_val": x[n_train : n_train + n_val],
-        "y_val": y[n_train : n_train + n_val],
-        "x_test": x[n_train + n_val :],
-        "y_test": y[n_train + n_val :],
-    }
+    arrays = split_in_order(x, y, n_train, n_val)
     meta = {
         "sizes": {"train": n_train, "val": n_val, "test": n_test},
         "n_features": int(x.shape[1]),

@@ -9,7 +9,7 @@ recorded for every N in meta.json (`truth.loss_by_features`). Its asymptotic exp
 
 from __future__ import annotations
 
-from ._util import check_sizes
+from ._util import check_sizes, split_in_order
 
 
 def truth(dim: int, exponent: float, noise_std: float, weights) -> dict:
@@ -44,15 +44,7 @@ def generate(params: dict):
     x = rng.standard_normal((total, dim)) * scale
     y = x @ weights + noise * rng.standard_normal(total)
     x, y = x.astype(np.float32), y.astype(np.float32)[:, None]
-    arrays = {
-        "x_train": x[:pool],
-        "y_train": y[:pool],
-        "x_val": x[pool : pool + n_val],
-        "y_val": y[pool : pool + n_val],
-        "x_test": x[pool + n_val :],
-        "y_test": y[pool + n_val :],
-        "teacher_weights": weights.astype(np.float64),
-    }
+    arrays = {**split_in_order(x, y, pool, n_val), "teacher_weights": weights.astype(np.float64)}
     meta = {
         "sizes": {"train": pool, "val": n_val, "test": n_test},
         "n_features": dim,
