@@ -3,7 +3,7 @@
     python bench/bench_fit.py                       # reference timed on a random subset of 300 starts, extrapolated
     python bench/bench_fit.py --reference-starts 4500   # the whole reference (about 5-6 minutes)
 
-Data: Epoch AI's extraction of Hoffmann et al. Figure 4 (../shared/data/chinchilla_svg_extracted_data.csv), D = C/(6N),
+Data: Epoch AI's extraction of Hoffmann et al. Figure 4 (tests/data/chinchilla_svg_extracted_data.csv), D = C/(6N),
 the 5 highest losses dropped (240 points). Objective: summed Huber (delta 1e-3) on log residuals, LSE form.
 Reference: one scipy.optimize.minimize(method="L-BFGS-B", jac=True) per start with the analytic gradient, default
 tolerances, exactly as Besiroglu et al. (2024) did. Both runs happen in this process, one after the other.
@@ -28,7 +28,7 @@ from scalinglab.fitting import core  # noqa: E402
 from scalinglab.fitting.optimize import huber  # noqa: E402
 from scalinglab.laws import CHINCHILLA, HOFFMANN_GRID  # noqa: E402
 
-DATA = REPO / ".." / "shared" / "data" / "chinchilla_svg_extracted_data.csv"
+DATA = REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv"
 
 
 def load():
@@ -93,7 +93,11 @@ def main(argv=None):
 
     rng = np.random.default_rng(args.seed)
     k = min(args.reference_starts, len(HOFFMANN_GRID))
-    subset = HOFFMANN_GRID if k == len(HOFFMANN_GRID) else HOFFMANN_GRID[np.sort(rng.choice(len(HOFFMANN_GRID), k, replace=False))]
+    subset = (
+        HOFFMANN_GRID
+        if k == len(HOFFMANN_GRID)
+        else HOFFMANN_GRID[np.sort(rng.choice(len(HOFFMANN_GRID), k, replace=False))]
+    )
     t0 = time.perf_counter()
     ref_f, ref_x = reference(N, D, L, subset)
     t_ref_subset = time.perf_counter() - t0
@@ -126,13 +130,18 @@ def main(argv=None):
         "bootstrap_s": t_boot,
         "bootstrap_failed": info["n_failed"],
         "bootstrap_intervals": {
-            n: [float(v) for v in np.nanpercentile(boot_nat[:, i], [2.5, 97.5])] for i, n in enumerate(CHINCHILLA.natural)
+            n: [float(v) for v in np.nanpercentile(boot_nat[:, i], [2.5, 97.5])]
+            for i, n in enumerate(CHINCHILLA.natural)
         },
     }
     print(f"batched 4,500-start fit:   {t_fast:8.2f} s   objective {fastcore.objective:.12g}"
           f"   (best of 3 after a warm-up call; the first call, with imports, took {t_cold:.2f} s)")
     print("   " + "  ".join(f"{n}={v:.6g}" for n, v in nat.items()))
-    note = f" (timed on a random subset of {k} starts, seed {args.seed}, scaled x{len(HOFFMANN_GRID) / k:.1f})" if k < len(HOFFMANN_GRID) else ""
+    note = (
+        f" (timed on a random subset of {k} starts, seed {args.seed}, scaled x{len(HOFFMANN_GRID) / k:.1f})"
+        if k < len(HOFFMANN_GRID)
+        else ""
+    )
     print(f"scipy reference, 4,500:    {t_ref:8.2f} s{note}   objective {ref_f:.12g}")
     print(f"same optimum: relative difference {rel:.2e} ({'OK' if rel <= 1e-9 else 'DIFFERENT'} at 1e-9)")
     print(f"speed ratio: {t_ref / t_fast:.1f}x (goal >= 100x)")

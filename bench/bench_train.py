@@ -131,11 +131,24 @@ def main() -> int:
     for goal, met in goals.items():
         print(f"  goal {goal}: {'met' if met else 'NOT met'}")
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "run_path": spec["run_path"], "peak_gflops_1thread": peak, "peak_gflops_1thread_after": after, "achieved_gflops": achieved,
-            "fraction_of_peak": achieved / peak_1t, "gflops_6nd": analytic, "first_step_s": firsts,
-            "job_wall_s": walls, "import_torch_s": torch_import, "train_metrics": metrics,
-        }, indent=1, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "run_path": spec["run_path"],
+                    "peak_gflops_1thread": peak,
+                    "peak_gflops_1thread_after": after,
+                    "achieved_gflops": achieved,
+                    "fraction_of_peak": achieved / peak_1t,
+                    "gflops_6nd": analytic,
+                    "first_step_s": firsts,
+                    "job_wall_s": walls,
+                    "import_torch_s": torch_import,
+                    "train_metrics": metrics,
+                },
+                indent=1,
+                default=str,
+            )
+        )
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+DATA = REPO / "tests" / "data"  # committed test data, with sources and licences (tests/data/README.md)
 
 
 def snakemake(*args, cwd, timeout=600, check=True):
@@ -25,6 +25,19 @@ def snakemake(*args, cwd, timeout=600, check=True):
         raise AssertionError(f"snakemake {' '.join(map(str, args))} failed ({result.returncode}):\n"
                              f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result
+
+
+# `.ci/run` installs chromium and SLURM and sets this: there, a system test that cannot run is a failure, so CI
+# cannot go green without the real cluster and browser. On a laptop without them it is a skip that says why.
+REQUIRE_SYSTEM_TESTS = os.environ.get("SCALINGLAB_REQUIRE_SYSTEM_TESTS") == "1"
+
+
+def system_unavailable(reason: str):
+    """Skip (laptop) or fail (CI, SCALINGLAB_REQUIRE_SYSTEM_TESTS=1) a test whose system package cannot run."""
+    if REQUIRE_SYSTEM_TESTS:
+        pytest.fail(f"{reason} (SCALINGLAB_REQUIRE_SYSTEM_TESTS=1: .ci/run installs it, so this is a failure)",
+                    pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

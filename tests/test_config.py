@@ -26,7 +26,14 @@ def test_defaults_are_filled_in():
     "mutate, where",
     [
         (lambda c: c["sweeps"][0].update(budgets=[-5]), "['budgets'][0]"),
-        (lambda c: c["sweeps"][0]["train"].update(lrr=1) if "train" in c["sweeps"][0] else c["sweeps"][0].update(train={"lrr": 1}), "['train']"),
+        (
+            lambda c: (
+                c["sweeps"][0]["train"].update(lrr=1)
+                if "train" in c["sweeps"][0]
+                else c["sweeps"][0].update(train={"lrr": 1})
+            ),
+            "['train']",
+        ),
         (lambda c: c["sweeps"][0].update(model="resnet"), "['model']"),
         (lambda c: c.update(device="tpu"), "['device']"),
         (lambda c: c["sweeps"][0].pop("sizes"), "['sweeps'][0]"),
@@ -63,7 +70,7 @@ def test_every_schema_key_is_documented(repo):
 
 
 def test_missing_config_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="nowhere.yaml"):
+    with pytest.raises(ConfigError, match=r"nowhere\.yaml"):
         load_config(tmp_path / "nowhere.yaml")
 
 

@@ -20,7 +20,7 @@ from scalinglab.fitting import (
 )
 from scalinglab.laws import HOFFMANN_GRID, LAWS
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "chinchilla_svg_extracted_data.csv"
+DATA = Path(__file__).resolve().parent / "data" / "chinchilla_svg_extracted_data.csv"
 
 # truth in natural parameters, and x values
 G = np.geomspace
@@ -104,7 +104,7 @@ def test_interval_coverage_near_nominal(method):
 def test_bca_intervals_and_setting():
     result, nat = _fit_synthetic("saturating_power", seed=7, bootstrap=100, interval="bca")
     assert result.settings["interval"] == "bca"
-    for p, true in nat.items():
+    for p, _true in nat.items():
         lo, hi = result.intervals[p]
         assert lo < result.params[p] < hi
     with pytest.raises(ConfigError, match="interval must be one of"):
@@ -114,8 +114,6 @@ def test_bca_intervals_and_setting():
 # ---- Chinchilla validation -----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def chinchilla():
-    if not DATA.is_file():
-        pytest.skip(f"validation data not found at {DATA}")
     frame = pd.read_csv(DATA)
     frame = frame.rename(columns={"Model Size": "N", "Training FLOP": "C"})
     return fit(
@@ -240,7 +238,7 @@ def test_isoflop_interior_and_non_interior():
     assert 0.4 < out["a"] < 0.65 and len(out["budgets"]) == 4
     assert out["interval"]["a"][0] <= out["a"] + 0.05
     low = pd.concat([frame[frame.C != 1e21], frame[(frame.C == 1e21) & (frame.N < 1e9)]])
-    with pytest.raises(NonInteriorMinimumError, match="C=1e\\+21.*above the largest") as info:
+    with pytest.raises(NonInteriorMinimumError, match=r"C=1e\+21.*above the largest") as info:
         isoflop(low)
     assert info.value.budget == 1e21
 

@@ -25,7 +25,7 @@ def test_gpt_counts_match_the_built_model(arch):
 
 
 def test_gpt_nonembedding_counts_of_the_default_study():
-    # ../shared/notes/cpu-sizing.md: 2 layers, heads d/16, the recipe's per-point N
+    # docs/cpu-sizing.md: 2 layers, heads d/16, the recipe's per-point N
     expected = {16: 6592, 24: 14496, 32: 25472, 48: 56640, 64: 100096, 96: 223872, 128: 396800}
     for d, n in expected.items():
         resolved = models.resolve("gpt", {"n_layer": 2, "head_dim": 16, "context": 64, "d_model": d}, SHAKESPEARE)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_synthetic import make_study  # noqa: E402
+from report_synthetic import make_study
 
 
 def write(study, out_dir) -> dict[str, str]:

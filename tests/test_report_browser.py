@@ -5,6 +5,7 @@ itself, every figure present and drawn, a screenshot taken. Talks the DevTools p
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_synthetic import make_study  # noqa: E402
+from conftest import system_unavailable
+from report_synthetic import make_study
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +62,9 @@ class Browser:
                 raise TimeoutError("no answer from chromium")
             chunk = os.read(self._from_child, 1 << 20)
             if not chunk:
-                raise RuntimeError("chromium closed the pipe: " + self.process.stderr.read().decode(errors="replace")[-2000:])
+                raise RuntimeError(
+                    "chromium closed the pipe: " + self.process.stderr.read().decode(errors="replace")[-2000:]
+                )
             self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
@@ -92,10 +96,8 @@ class Browser:
                 return event
 
     def close(self):
-        try:
+        with contextlib.suppress(Exception):
             self.send("Browser.close", timeout=10)
-        except Exception:
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -115,17 +117,25 @@ def inspect_page(html: Path, user_data_dir: Path, screenshot: Path) -> dict:
             browser.send(f"{domain}.enable", session=session)
         browser.send("Page.navigate", {"url": html.resolve().as_uri()}, session=session)
         browser.wait_for("Page.loadEventFired")
-        figures = browser.send("Runtime.evaluate", {"returnByValue": True, "expression": """(() => {
+        figures = browser.send(
+            "Runtime.evaluate",
+            {
+                "returnByValue": True,
+                "expression": """(() => {
             const figs = [...document.querySelectorAll('figure.fig')];
             return {declared: Number(document.querySelector('meta[name=scalinglab-figures]').content),
                     figures: figs.length,
                     drawn: figs.filter(f => { const s = f.querySelector('svg');
                         if (!s) return false; const r = s.getBoundingClientRect();
-                        return r.width > 100 && r.height > 100 && s.querySelectorAll('path, use, image').length > 10; }).length,
+                        return r.width > 100 && r.height > 100
+                            && s.querySelectorAll('path, use, image').length > 10; }).length,
                     scripts: document.querySelectorAll('script').length,
                     overflow: document.documentElement.scrollWidth > window.innerWidth + 1,
                     title: document.title};
-        })()"""}, session=session)["result"]["value"]
+        })()""",
+            },
+            session=session,
+        )["result"]["value"]
         options = {"format": "png"}
         if os.environ.get("SCALINGLAB_SCREENSHOT_FULL"):  # the whole page, for a person to look at
             size = browser.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
@@ -153,7 +163,7 @@ def inspect_page(html: Path, user_data_dir: Path, screenshot: Path) -> dict:
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install -y --no-install-recommends chromium)")
+        system_unavailable("chromium is not installed (Debian: apt-get install -y --no-install-recommends chromium)")
     from scalinglab.report.commands import main
 
     root = tmp_path_factory.mktemp("browser")

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, system_unavailable
 
-from conftest import REPO
 from scalinglab import resources
 from scalinglab.config import load_config
 from scalinglab.sweep import expand
@@ -28,11 +28,21 @@ CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
 TIMING_COLUMNS = {"wall_s", "train_s", "throughput", "flops_per_s", "peak_rss_mb", "first_step_s", "env_hostname"}
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 
-needs_slurm = pytest.mark.skipif(
-    shutil.which("slurmctld") is None or shutil.which("slurmd") is None or os.geteuid() != 0,
-    reason="needs slurmctld, slurmd, munge and root to start a real SLURM cluster "
-    "(apt-get install slurmctld slurmd slurm-client munge; .ci/run does this)",
-)
+CONF = Path("/etc/slurm/slurm.conf")
+CONF_MARK = "# written by scalinglab tests/slurm/cluster.sh"  # as in cluster.sh
+
+
+def cluster_unavailable() -> str | None:
+    """Why a test cluster cannot be started here, or None."""
+    if shutil.which("slurmctld") is None or shutil.which("slurmd") is None or shutil.which("munged") is None:
+        return ("needs slurmctld, slurmd and munge to start a real SLURM cluster "
+                "(apt-get install slurmctld slurmd slurm-client munge; .ci/run does this)")
+    if os.geteuid() != 0:
+        return "needs root to start a real SLURM cluster (it writes /etc/slurm/slurm.conf)"
+    if CONF.exists() and CONF_MARK not in CONF.read_text(errors="replace"):
+        # A real cluster's configuration: never touched. Not an error of the code under test.
+        return f"{CONF} belongs to a real SLURM installation on this machine; the test cluster will not replace it"
+    return None
 
 
 def env_with_venv(**extra):
@@ -105,6 +115,11 @@ def submissions(output: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
+    reason = cluster_unavailable()
+    if reason and CONF.exists():
+        pytest.skip(reason)  # the machine's own SLURM: a skip everywhere, CI included (CI machines have none)
+    if reason:
+        system_unavailable(reason)
     state = tmp_path_factory.mktemp("slurm_state")
     up = subprocess.run(["timeout", "-k", "5", "60", str(CLUSTER_SH), "up", str(state)],
                         capture_output=True, text=True)
@@ -145,7 +160,7 @@ def fault_runs(slurm_study, tmp_path_factory):
 # ----------------------------------------------------------------------------------------------- cluster tests
 
 
-@needs_slurm
+@pytest.mark.slurm
 def test_the_study_runs_through_sbatch(slurm_study):
     root, rc, out = slurm_study
     assert rc == 0, out[-6000:]
@@ -164,7 +179,7 @@ def test_the_study_runs_through_sbatch(slurm_study):
     assert "localrule aggregate" in out and "localrule report" in out
 
 
-@needs_slurm
+@pytest.mark.slurm
 def test_train_jobs_request_the_estimated_resources(slurm_study):
     root, rc, out = slurm_study
     assert rc == 0
@@ -183,7 +198,7 @@ def test_train_jobs_request_the_estimated_resources(slurm_study):
     assert checked == len(by_run)
 
 
-@needs_slurm
+@pytest.mark.slurm
 def test_results_match_a_local_run(slurm_study, tiny_study):
     root, rc, _ = slurm_study
     assert rc == 0
@@ -212,7 +227,7 @@ def test_results_match_a_local_run(slurm_study, tiny_study):
             assert np.isclose(mine["params"][name], value, rtol=1e-5), (fit, name)
 
 
-@needs_slurm
+@pytest.mark.slurm
 def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs):
     workdir, rc, out = fault_runs["flaky"]
     assert rc == 0, out[-6000:]
@@ -233,7 +248,7 @@ def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs
         assert "InjectedFailure" not in log  # the log is the successful attempt's
 
 
-@needs_slurm
+@pytest.mark.slurm
 def test_a_run_that_always_fails_stops_the_workflow_naming_the_run_and_its_log(fault_runs):
     workdir, rc, out = fault_runs["broken"]
     assert rc != 0 and rc not in (124, 137), (rc, out[-4000:])

@@ -68,7 +68,7 @@ def deterministic_part(result):
 
 
 def test_gpt_run_writes_contract(data, tmp_path):
-    result = train.run_training(gpt_spec(), data / "shakespeare_char", tmp_path)
+    train.run_training(gpt_spec(), data / "shakespeare_char", tmp_path)
     on_disk = json.loads((tmp_path / "run.json").read_text())
     assert set(on_disk) == {"spec", "metrics", "curve", "env"}
     assert on_disk["spec"] == gpt_spec()
@@ -306,7 +306,8 @@ def test_pipeline_path_imports_only_torch_and_numpy(data, tmp_path):
         f"rc = main(['train', '--spec-json', {json.dumps(mlp_spec())!r}, '--data-dir', "
         f"{str(data / 'iris')!r}, '--out-dir', {str(tmp_path)!r}]); "
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'pandas', 'scipy', 'sklearn', 'matplotlib', 'snakemake', 'seaborn', 'mnist1d', 'torch._dynamo', 'jinja2', 'yaml'}); "
+        "{'pandas', 'scipy', 'sklearn', 'matplotlib', 'snakemake', 'seaborn', 'mnist1d', "
+        "'torch._dynamo', 'jinja2', 'yaml'}); "
         "dyn = 'torch._dynamo' in sys.modules; print(json.dumps([rc, heavy, dyn]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)

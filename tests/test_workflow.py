@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, snakemake
+
 from scalinglab.config import load_config
 from scalinglab.sweep import expand
 

@@ -17,13 +17,17 @@ Adding a law means adding one ``Law(...)`` to ``LAWS`` below. Keep this module f
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 INF = float("inf")
 _TINY = 1e-300
+
+
+def _identity(theta):
+    return theta
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,8 @@ class Law:
     log_grad: Callable | None
     starts: Callable  # (X, logy) -> (K, P) internal starting points
     bounds: tuple[tuple[float, float], ...]
-    to_natural: Callable = staticmethod(lambda t: t)
-    from_natural: Callable = staticmethod(lambda t: t)
+    to_natural: Callable = _identity
+    from_natural: Callable = _identity
     irreducible: bool = False  # has an irreducible term, fitted in log-sum-exp form
     log_inputs: tuple[bool, ...] = ()  # whether each input is passed through a log (must be > 0)
     scale_inputs: bool = False  # fit on x / scale; ``unscale(theta, scales)`` maps back

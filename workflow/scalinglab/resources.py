@@ -21,14 +21,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from functools import lru_cache
+from functools import cache
 
 from .datasets import get_spec
 from .models import sizes
 from .train import train_settings
 
 # Throughput assumed for a runtime request. fp32 on one CPU thread reaches 10-60% of ~170 GFLOP/s at these model
-# sizes, and small models are bound by ~1-5 ms of dispatch per optimizer step (../shared/notes/cpu-sizing.md:
+# sizes, and small models are bound by ~1-5 ms of dispatch per optimizer step (docs/cpu-sizing.md:
 # GPT d16 takes 9 s and d128 66 s per 2M tokens). 20 GFLOP/s and 5 ms per step are deliberately pessimistic.
 CPU_FLOPS_PER_S = 2e10
 GPU_FLOPS_PER_S = 2e12
@@ -67,7 +67,7 @@ def site(environ=None) -> dict:
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resolve(model: str, dataset: str, architecture: str, dataset_params: str) -> dict:
     meta = get_spec(dataset).shape_meta(json.loads(dataset_params))
     return sizes.resolve(model, json.loads(architecture), meta)

@@ -264,7 +264,10 @@ class Batches:
             self.x = torch.from_numpy(arrays["x_train"][:budget]).to(device)
             self.y = torch.from_numpy(arrays["y_train"][:budget]).to(device)
             self.eval_sets = {
-                split: (torch.from_numpy(arrays[f"x_{split}"]).to(device), torch.from_numpy(arrays[f"y_{split}"]).to(device))
+                split: (
+                    torch.from_numpy(arrays[f"x_{split}"]).to(device),
+                    torch.from_numpy(arrays[f"y_{split}"]).to(device),
+                )
                 for split in ("val", "test")
             }
             self._perms: dict[int, object] = {}

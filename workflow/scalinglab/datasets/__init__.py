@@ -6,6 +6,7 @@ Each dataset has one module in this package exposing ``generate(params) -> (arra
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 from dataclasses import dataclass, field
@@ -142,10 +143,8 @@ def prepare(name: str, params: dict | None, out_dir) -> dict:
     meta.setdefault("sizes", {})
     out_dir.mkdir(parents=True, exist_ok=True)
     # data first, meta last: meta.json is the cache key, so a crash in between leaves no valid cache.
-    try:
+    with contextlib.suppress(FileNotFoundError):
         (out_dir / "meta.json").unlink()
-    except FileNotFoundError:
-        pass
     with atomic.replacing(out_dir / "data.npz") as tmp, open(tmp, "wb") as handle:
         import numpy as np
 
@@ -169,4 +168,4 @@ def load(data_dir) -> tuple[dict, dict]:
 
 
 def split_sizes(arrays: dict) -> dict:
-    return {key: int(len(value)) for key, value in arrays.items() if not key.startswith("_")}
+    return {key: len(value) for key, value in arrays.items() if not key.startswith("_")}

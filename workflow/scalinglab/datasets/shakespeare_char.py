@@ -75,8 +75,8 @@ def generate(params: dict):
     index = {ch: i for i, ch in enumerate(vocab)}
     tokens = np.fromiter((index[ch] for ch in text), dtype=np.uint8, count=len(text))
     n = len(tokens)
-    n_test = int(round(n * params["test_fraction"]))
-    n_val = int(round(n * params["val_fraction"]))
+    n_test = round(n * params["test_fraction"])
+    n_val = round(n * params["val_fraction"])
     n_train = n - n_val - n_test
     if min(n_train, n_val, n_test) <= 0:
         raise ValueError("shakespeare_char: val_fraction + test_fraction must leave a positive train split")
@@ -86,7 +86,7 @@ def generate(params: dict):
         "test": tokens[n_train + n_val :],
     }
     meta = {
-        "sizes": {key: int(len(value)) for key, value in arrays.items()},
+        "sizes": {key: len(value) for key, value in arrays.items()},
         "vocab": vocab,
         "vocab_size": len(vocab),
         "text_sha256": digest,

@@ -27,16 +27,18 @@ def isoflop(data, compute="C", size="N", loss="loss", min_points=3, bootstrap=0,
     if budgets.size < 2:
         raise FitInputError(f"IsoFLOP needs at least 2 distinct compute budgets in {compute!r}, got {budgets.size}")
 
-    def vertex(c, u, l):
+    def vertex(c, u, losses):
         if np.unique(u).size < max(3, min_points):
             raise FitInputError(
                 f"compute budget {compute}={c:g} has {np.unique(u).size} distinct sizes; a parabola needs at least "
                 f"{max(3, min_points)}"
             )
-        p2, p1, p0 = np.polyfit(u, l, 2)
+        p2, p1, p0 = np.polyfit(u, losses, 2)
         if not p2 > 0:
             raise NonInteriorMinimumError(
-                c, f"compute budget {compute}={c:g}: the parabola in log {size} opens downward (curvature {p2:.3g}); no minimum"
+                c,
+                f"compute budget {compute}={c:g}: the parabola in log {size} opens downward "
+                f"(curvature {p2:.3g}); no minimum",
             )
         uv = -p1 / (2 * p2)
         if not (u.min() < uv < u.max()):
@@ -50,7 +52,7 @@ def isoflop(data, compute="C", size="N", loss="loss", min_points=3, bootstrap=0,
 
     rows = []
     for c in budgets:
-        sel = C == c
+        sel = c == C
         uv, lv = vertex(c, np.log(N[sel]), L[sel])
         rows.append({"C": float(c), "N_opt": float(np.exp(uv)), "D_opt": float(c / (6 * np.exp(uv))),
                      "loss_opt": float(lv), "n_points": int(sel.sum())})
@@ -65,7 +67,7 @@ def isoflop(data, compute="C", size="N", loss="loss", min_points=3, bootstrap=0,
             vs = []
             try:
                 for c in budgets:
-                    idx = np.flatnonzero(C == c)
+                    idx = np.flatnonzero(c == C)
                     pick = rng.choice(idx, idx.size, replace=True)
                     vs.append(vertex(c, np.log(N[pick]), L[pick])[0])
             except (NonInteriorMinimumError, FitInputError, np.linalg.LinAlgError):
@@ -83,7 +85,7 @@ def compute_optimal(fit_result, compute, ci=None):
     """Approach 3: N_opt(C), D_opt(C) and tokens per parameter from a chinchilla fit, with bootstrap intervals.
 
     compute: a number or list. Returns {C: {name: {"value", "interval"}}}."""
-    from .core import FitResult, load_fit, _interval
+    from .core import FitResult, _interval, load_fit
 
     if not isinstance(fit_result, FitResult):
         fit_result = load_fit(fit_result)

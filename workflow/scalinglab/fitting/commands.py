@@ -46,7 +46,11 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         )
         parser.add_argument("--drop-top-y", type=int, default=0, metavar="K", help="drop the K rows with largest y")
         parser.add_argument(
-            "--where", action="append", default=[], metavar="COL=VALUE", help="keep rows where COL=VALUE (repeatable; COL!=VALUE too)"
+            "--where",
+            action="append",
+            default=[],
+            metavar="COL=VALUE",
+            help="keep rows where COL=VALUE (repeatable; COL!=VALUE too)",
         )
         parser.add_argument(
             "--derive",
@@ -56,15 +60,22 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             help="add a column, e.g. D=C/(6*N); + - * / ** log exp sqrt (repeatable, applied before --where)",
         )
         parser.add_argument(
-            "--compute", action="append", type=float, default=[], metavar="C", help="chinchilla: allocation at compute C"
+            "--compute",
+            action="append",
+            type=float,
+            default=[],
+            metavar="C",
+            help="chinchilla: allocation at compute C",
         )
         parser.add_argument(
-            "--predict-at", action="append", default=[], metavar="N=1e9[,D=2e10]", help="derived prediction with interval"
+            "--predict-at", action="append", default=[], metavar="N=1e9[,D=2e10]",
+            help="derived prediction with interval"
         )
         parser.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations per start")
         parser.add_argument(
             "--interval", choices=("percentile", "bca"), default="percentile",
-            help="bootstrap interval method: percentile, or bca (bias-corrected and accelerated; n extra jackknife refits)",
+            help="bootstrap interval method: percentile, or bca "
+            "(bias-corrected and accelerated; n extra jackknife refits)",
         )
         parser.add_argument(
             "--isoflop-compute", default="C", metavar="COL", help="--law isoflop: the compute budget column (default C)"
@@ -123,21 +134,31 @@ def _compare(args, laws) -> int:
         frame, args.x, args.y, laws=laws, holdout=holdout, huber_delta=args.huber_delta,
         drop_top_y=args.drop_top_y, max_iter=args.max_iter,
     )
-    d = _clean({
-        "comparison": "backtest",
-        "x": args.x,
-        "y": args.y,
-        "holdout": holdout,
-        "ranking": rows,
-        "settings": {"laws": laws, "holdout": holdout, "huber_delta": args.huber_delta, "drop_top_y": args.drop_top_y,
-                     "where": args.where, "derive": args.derive, "data": str(args.data)},
-    })
+    d = _clean(
+        {
+            "comparison": "backtest",
+            "x": args.x,
+            "y": args.y,
+            "holdout": holdout,
+            "ranking": rows,
+            "settings": {
+                "laws": laws,
+                "holdout": holdout,
+                "huber_delta": args.huber_delta,
+                "drop_top_y": args.drop_top_y,
+                "where": args.where,
+                "derive": args.derive,
+                "data": str(args.data),
+            },
+        }
+    )
     _write(d, args.out)
     if args.out:
         print(f"laws ranked by backtest rms log error on the {holdout} largest {args.x.split(',')[0]} value(s):")
         for row in d["ranking"]:
             err = row.get("rms_log_error")
-            print(f"  {row['rank']}. {row['law']:<18} {_fmt(err)}" + (f"  ({row['error']})" if row.get("error") else ""))
+            note = f"  ({row['error']})" if row.get("error") else ""
+            print(f"  {row['rank']}. {row['law']:<18} {_fmt(err)}{note}")
         print(f"  wrote {args.out}")
     return 0
 
@@ -234,7 +255,7 @@ def _predict(args) -> int:
             {
                 "at": {k: float(np.asarray(v)[0]) for k, v in p["x"].items()},
                 "value": float(p["value"][0]),
-                "interval": [None if not np.isfinite(lo[0]) else float(lo[0]), None if not np.isfinite(hi[0]) else float(hi[0])],
+                "interval": [float(v[0]) if np.isfinite(v[0]) else None for v in (lo, hi)],
                 "ci": p["ci"],
             }
         )

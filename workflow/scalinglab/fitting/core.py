@@ -190,7 +190,9 @@ def _multistart(law, Xs, logy, delta, starts, settings, weights=None) -> _Core:
         "iterations": int(res.iterations[order[0]]),
         "iterations_mean": float(res.iterations.mean()),
         "batch_evaluations": int(res.n_evals),
-        "evaluations_per_start": float(res.n_evals / max(1, starts.shape[0])) if optimizer != "batched L-BFGS" else None,
+        "evaluations_per_start": float(res.n_evals / max(1, starts.shape[0]))
+        if optimizer != "batched L-BFGS"
+        else None,
         "start_status": counts,
         "polish": None
         if polish_info is None

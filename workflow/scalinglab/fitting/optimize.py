@@ -71,7 +71,7 @@ class Objective:
         S, P = theta.shape
         n = self.logy.shape[0]
         chunk = max(1, int(4e6 // max(1, n * P)))
-        if S > chunk:
+        if chunk < S:
             fs, gs = [], []
             for lo in range(0, S, chunk):
                 sub = None if idx is None else idx[lo : lo + chunk]

@@ -36,7 +36,9 @@ def rank_laws(data, x, y, laws=None, holdout=1, **settings):
                 **({"error": bt["skipped"]} if "skipped" in bt else {}),
             }
         )
-    rows.sort(key=lambda r: (r["rms_log_error"] is None, r["rms_log_error"] if r["rms_log_error"] is not None else math.inf))
+    rows.sort(
+        key=lambda r: (r["rms_log_error"] is None, r["rms_log_error"] if r["rms_log_error"] is not None else math.inf)
+    )
     for i, row in enumerate(rows, 1):
         row["rank"] = i
     return rows

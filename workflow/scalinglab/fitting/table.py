@@ -150,7 +150,8 @@ def check_values(values, column, positive, index=None):
         i = int(np.flatnonzero(bad)[0])
         row = index[i] if index is not None else i
         raise FitInputError(
-            f"column {column!r} has {int(bad.sum())} non-finite value(s) (NaN or inf), first at row {row}: {values[i]!r}"
+            f"column {column!r} has {int(bad.sum())} non-finite value(s) (NaN or inf), "
+            f"first at row {row}: {values[i]!r}"
         )
     if positive:
         bad = values <= 0

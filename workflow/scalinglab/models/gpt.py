@@ -68,7 +68,7 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         B, T = idx.shape  # token ids (B, T)
-        assert T <= self.context, f"sequence of {T} tokens is longer than the context {self.context}"
+        assert self.context >= T, f"sequence of {T} tokens is longer than the context {self.context}"
         pos = torch.arange(T, device=idx.device)
         x = self.wte(idx) + self.wpe(pos)  # (B, T, C)
         for block in self.blocks:

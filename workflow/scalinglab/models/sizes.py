@@ -83,7 +83,8 @@ def gpt_resolve(arch: dict, meta: dict) -> dict:
 
 
 def _gpt_d_model_for(target: int, arch: dict) -> int:
-    """The d_model (multiple of 8, or of n_head when fixed) whose non-embedding count is closest to target (log scale)."""
+    """The d_model (a multiple of 8, or of n_head when fixed) whose non-embedding count is closest to target,
+    on a log scale."""
     step = int(arch.get("n_head", 0) or 8)
     non_embedding = lambda d: gpt_count_params({**arch, "d_model": d, "vocab_size": 1, "context": 1})[1]  # noqa: E731
     return _closest(target, range(step, 65536 + 1, step), non_embedding)

@@ -3,14 +3,15 @@ metrics, curves, fits and the study config. ``html`` renders it; ``paper`` saves
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from . import figures as F
-from .fits import fmt, fmt_interval, headline, interval, natural_params, predictor, x_columns, y_column
+from .fits import fmt, fmt_interval, headline, natural_params, predictor, x_columns, y_column
 
 MAX_RUN_ROWS = 300  # beyond this the runs table lists only runs that are not ok, plus a summary
 
@@ -108,15 +109,17 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[dict], config: dic
             "figure4", f"{name}: {fit['law']} in the (compute, parameters) plane",
             "After Hoffmann et al. (2022) Figure 4: runs coloured by loss, iso-loss contours of the fit and its "
             "efficient frontier" + (", with the frontiers of the reference parameters" if references else "") + ".",
-            lambda size, fit=fit, t=name, refs=[r for r in references if r.get("law", fit["law"]) == fit["law"]]:
-            F.figure4_figure(runs, fit, refs, size=size, title=t), paper_size=F.TWO_COLUMN))
+            functools.partial(F.figure4_figure, runs, fit, _references_of(references, fit["law"]), title=name),
+            paper_size=F.TWO_COLUMN))
     if fits and (one_d or two_d):
         sweep.figures.append(Figure(
             "residuals", f"{name}: residuals",
             "log(observed) - log(fitted) at every fitted point, in percent.",
             lambda size, fits=one_d + two_d, t=name: F.residuals_figure(runs, fits, size=size, title=t)))
 
-    sweep_curves = curves[curves["sweep"].astype(str) == name] if len(curves) and "sweep" in curves else curves.iloc[0:0]
+    sweep_curves = (
+        curves[curves["sweep"].astype(str) == name] if len(curves) and "sweep" in curves else curves.iloc[0:0]
+    )
     if len(sweep_curves) and "val_loss" in sweep_curves and sweep_curves["val_loss"].notna().any():
         sweep.figures.append(Figure(
             "learning_curves", f"{name}: learning curves",
@@ -177,15 +180,28 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[dict], config: dic
         for dname, entry in (fit.get("derived") or {}).items():
             value = entry.get("value") if isinstance(entry, dict) else entry
             if isinstance(value, (int, float)):
-                rows.append({"name": dname, "value": fmt(value), "interval": fmt_interval(fit, dname),
-                             "refs": [_ref_value(r, dname) for r in refs], "derived": True})
-        diagnostics = {k: v for k, v in (fit.get("diagnostics") or {}).items() if isinstance(v, (int, float, str, bool))}
+                rows.append(
+                    {
+                        "name": dname,
+                        "value": fmt(value),
+                        "interval": fmt_interval(fit, dname),
+                        "refs": [_ref_value(r, dname) for r in refs],
+                        "derived": True,
+                    }
+                )
+        diagnostics = {
+            k: v for k, v in (fit.get("diagnostics") or {}).items() if isinstance(v, (int, float, str, bool))
+        }
         sweep.params.append({"law": fit["law"], "formula": fit.get("formula", ""), "rows": rows,
                              "refs": [r["name"] for r in refs], "ci": fit.get("ci", 0.95),
                              "objective": fmt(fit.get("objective"), 8), "diagnostics": diagnostics,
                              "bootstrap": (fit.get("bootstrap") or {}).get("n", 0),
                              "unit": (fit.get("bootstrap") or {}).get("unit", "")})
     return sweep
+
+
+def _references_of(references: list[dict], law: str) -> list[dict]:
+    return [r for r in references if r.get("law", law) == law]
 
 
 def _backtest(fit):
@@ -243,17 +259,22 @@ def compute_spent(metrics) -> dict:
     rows = []
     if not len(metrics):
         return {"rows": rows, "total_flops": "—", "core_hours": "—"}
-    flops_col = "flops" if "flops" in metrics and metrics["flops"].notna().any() else (
-        "flops_6nd" if "flops_6nd" in metrics else None)
+    flops_col = (
+        "flops"
+        if "flops" in metrics and metrics["flops"].notna().any()
+        else ("flops_6nd" if "flops_6nd" in metrics else None)
+    )
     threads = pd.to_numeric(metrics["env_threads"], errors="coerce").fillna(1) if "env_threads" in metrics else 1
-    wall = pd.to_numeric(metrics["wall_s"], errors="coerce") if "wall_s" in metrics else pd.Series(np.nan, metrics.index)
+    wall = (pd.to_numeric(metrics["wall_s"], errors="coerce") if "wall_s" in metrics
+            else pd.Series(np.nan, metrics.index))
     core_s = wall * threads
     flops = pd.to_numeric(metrics[flops_col], errors="coerce") if flops_col else pd.Series(np.nan, metrics.index)
     sweeps = metrics["sweep"].astype(str) if "sweep" in metrics else pd.Series("all", metrics.index)
     for name in dict.fromkeys(sweeps):
         mask = sweeps == name
         rows.append({"sweep": name, "runs": int(mask.sum()), "flops": _sum(flops[mask]),
-                     "core_hours": _sum(core_s[mask] / 3600, digits=3), "wall_hours": _sum(wall[mask] / 3600, digits=3)})
+                     "core_hours": _sum(core_s[mask] / 3600, digits=3),
+                     "wall_hours": _sum(wall[mask] / 3600, digits=3)})
     return {"rows": rows, "total_flops": _sum(flops), "core_hours": _sum(core_s / 3600, digits=3),
             "flops_column": flops_col or "—"}
 

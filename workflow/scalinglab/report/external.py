@@ -58,7 +58,7 @@ def load_block(block: dict):
     frame["model"] = "external"
     frame["status"] = "ok"
     frame["error"] = None
-    n = frame["n_params"] if "n_params" in frame else None
+    n = frame.get("n_params", None)
     d = next((frame[c] for c in ("tokens", "samples") if c in frame), None)
     if n is not None and d is not None:
         frame["flops_6nd"] = 6.0 * n * d
@@ -93,8 +93,14 @@ def import_external(config: dict, metrics_out: str | Path, curves_out: str | Pat
     check_files(config)
     frames = [load_block(block) for block in config.get("external") or []]
     metrics = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    curves = pd.DataFrame({c: pd.Series(dtype="float64" if c not in ("run_id", "sweep", "dataset", "model", "size_label")
-                                        else "object") for c in CURVE_COLUMNS})
+    curves = pd.DataFrame(
+        {
+            c: pd.Series(
+                dtype="float64" if c not in ("run_id", "sweep", "dataset", "model", "size_label") else "object"
+            )
+            for c in CURVE_COLUMNS
+        }
+    )
     write_parquet(metrics, metrics_out)
     write_parquet(curves, curves_out)
     return len(metrics)

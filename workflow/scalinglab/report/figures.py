@@ -192,8 +192,16 @@ def _outside_legend(ax, extra=(), **kwargs):
     handles, labels = ax.get_legend_handles_labels()
     handles, labels = handles + list(extra), labels + [h.get_label() for h in extra]
     if handles:
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small", title_fontsize="x-small",
-                  borderaxespad=0, **kwargs)
+        ax.legend(
+            handles,
+            labels,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize="x-small",
+            title_fontsize="x-small",
+            borderaxespad=0,
+            **kwargs,
+        )
 
 
 def residuals_figure(runs, fits: list[dict], size=REPORT, title: str | None = None):
@@ -321,7 +329,7 @@ def isoflop_profiles(runs, n: str, y: str, max_bins: int = 8) -> dict | None:
     else:
         data["bin"] = pd.qcut(logc, max_bins, labels=False, duplicates="drop")
     profiles, refused = [], []
-    for key, group in data.groupby("bin", sort=True):
+    for _key, group in data.groupby("bin", sort=True):
         if group[n].nunique() < 3:
             continue
         ln = np.log(group[n].astype(float).to_numpy())
@@ -377,7 +385,8 @@ def isoflop_figure(iso: dict, n: str, y: str, fit2d: dict | None = None, size=RE
     if fit2d is not None and len(good):
         frontier = optimal_frontier(fit2d, np.geomspace(cs.min(), cs.max() * EXTRAPOLATE, 50))
         if frontier is not None:
-            ax2.plot(frontier["C"], frontier["N"], color="C1", lw=1.3, ls="--", label=safe(f"approach 3 ({fit2d['law']})"))
+            ax2.plot(frontier["C"], frontier["N"], color="C1", lw=1.3, ls="--",
+                     label=safe(f"approach 3 ({fit2d['law']})"))
     ax2.set_xscale("log")
     _log_y(ax2)
     ax2.set_xlabel(label(iso["compute"]))
@@ -486,7 +495,8 @@ def figure4_figure(runs, fit: dict, references: list[dict] | None = None, size=R
             ref = optimal_frontier(ref_fit, cgrid)
             if ref is not None:
                 colour, ls = next(styles, ("0.4", "--"))
-                ax.plot(ref["C"], ref["N"], color=colour, ls=ls, lw=1.4, label=safe(f"efficient frontier ({reference['name']})"))
+                ax.plot(ref["C"], ref["N"], color=colour, ls=ls, lw=1.4,
+                        label=safe(f"efficient frontier ({reference['name']})"))
         ax.set_ylim(ngrid[0], ngrid[-1])
     ax.set_xscale("log")
     _log_y(ax)
