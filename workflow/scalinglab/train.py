@@ -604,6 +604,21 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
     return result
 
 
+def train_with_policy(spec: dict, data_dir, out_dir, *, attempt: int = 1, max_attempts: int = 1,
+                      on_failure: str | None = None) -> dict:
+    """`run_training` under the workflow's failure policy; returns the run.json dict.
+
+    An error on the last attempt (attempt >= max_attempts) of a run whose on_failure is "record" (the spec's, unless
+    `on_failure` overrides it) writes run.json with status "failed" and returns it, so the study goes on without it.
+    Any other error propagates: the job fails, and snakemake retries it or stops."""
+    try:
+        return run_training(spec, data_dir, out_dir, attempt=attempt)
+    except Exception as error:
+        if attempt >= max_attempts and (on_failure or spec.get("on_failure", "stop")) == "record":
+            return failed_result(spec, out_dir, error)
+        raise
+
+
 def environment(device=None, threads=None) -> dict:
     env = {
         "python": platform.python_version(),
