@@ -77,8 +77,7 @@ def measure(n_runs: int, tmp: Path) -> dict:
     config_path = workdir / "study.yaml"
     config_path.write_text(yaml.safe_dump(raw))
     paths = fake_records(specs, workdir)
-    aggregate_s, _ = timed(aggregate_runs, paths, workdir / "metrics.parquet", workdir / "curves.parquet",
-                           str(workdir / "aggregate.log"))
+    aggregate_s, _ = timed(aggregate_runs, paths, workdir / "metrics.parquet", workdir / "curves.parquet")
     return {"runs": len(specs), "expand_s": expand_s, "dag_s": dry_run(config_path, workdir),
             "aggregate_s": aggregate_s}
 

@@ -10,6 +10,12 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"  # committed test data, with sources and licences (tests/data/README.md)
 
 
+def job_environment(**extra) -> dict:
+    """os.environ with this interpreter's bin/ first on PATH: jobs call the installed `scalinglab` command."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1", **extra}
+
+
 def snakemake(*args, cwd, timeout=600, check=True):
     """Run the real snakemake CLI on this repository's Snakefile in another working directory."""
     command = [
@@ -19,8 +25,7 @@ def snakemake(*args, cwd, timeout=600, check=True):
         "--workflow-profile", "none",
         *map(str, args),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=job_environment())
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(map(str, args))} failed ({result.returncode}):\n"
                              f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}")

@@ -6,8 +6,12 @@ rule aggregate:
         curves="results/curves.parquet",
     log:
         "logs/aggregate.log",
-    run:
-        # A run: block, not a shell command: a 10,000-run study would overflow the command line.
-        from scalinglab.aggregate import aggregate_runs
-
-        aggregate_runs(list(input), output.metrics, output.curves, log_path=log[0])
+    conda:
+        SCALINGLAB_ENV
+    params:
+        # The study's runs, not their paths: 10,000 paths would overflow the command line. The command expands the
+        # run table from these keys and reads each RUN_PATH/run.json under --runs-root.
+        runs=lambda wildcards: canonical_json(run_table_config()),
+    shell:
+        "scalinglab aggregate --config-json {params.runs:q} --runs-root results/runs"
+        " --metrics {output.metrics:q} --curves {output.curves:q} > {log:q} 2>&1"

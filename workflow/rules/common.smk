@@ -71,5 +71,18 @@ def fit_targets():
     ]
 
 
+def run_table_config():
+    """The config keys the run table is expanded from (aggregate's view of the study)."""
+    keys = (
+        "device",
+        "checkpoint_interval_s",
+        "keep_checkpoints",
+        "on_failure",
+        "datasets",
+        "sweeps",
+    )
+    return {key: config[key] for key in keys if key in config}
+
+
 def run_files():
     return [f"results/runs/{path}/run.json" for path in RUNS]

@@ -12,5 +12,5 @@ rule prepare_data:
         generation=dataset_params_json,
         out_dir=lambda wildcards, output: os.path.dirname(output.meta),
     shell:
-        "OMP_NUM_THREADS={threads} python -m scalinglab prepare-data {wildcards.dataset:q}"
+        "OMP_NUM_THREADS={threads} scalinglab prepare-data {wildcards.dataset:q}"
         " --params-json {params.generation:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -4,7 +4,7 @@ if config.get("external"):
     from snakemake.exceptions import WorkflowError
 
     from scalinglab.config import ConfigError
-    from scalinglab.report.external import check_files
+    from scalinglab.external import check_files
 
     try:
         # A missing CSV stops the workflow here, before any job, naming the path and where to get it.
@@ -30,7 +30,7 @@ if config.get("external"):
         params:
             external=EXTERNAL_IMPORT_JSON,
         shell:
-            "python -m scalinglab.report.external --config-json {params.external:q}"
+            "scalinglab import-external --config-json {params.external:q}"
             " --metrics {output.metrics:q} --curves {output.curves:q} > {log:q} 2>&1"
 
     ruleorder: import_external > aggregate

@@ -11,7 +11,7 @@ rule fit:
     params:
         settings=lambda wildcards: fit_settings(wildcards.sweep),
     shell:
-        "python -m scalinglab fit {input:q} --where sweep={wildcards.sweep:q} --law {wildcards.law:q}"
+        "scalinglab fit {input:q} --where sweep={wildcards.sweep:q} --law {wildcards.law:q}"
         " --x {params.settings[x]:q} --y {params.settings[y]:q}"
         " --bootstrap {params.settings[bootstrap]}"
         " --bootstrap-group {params.settings[bootstrap_group]}"

@@ -18,6 +18,6 @@ rule paper:
     params:
         config=lambda wildcards: canonical_json(config),
     shell:
-        "python -m scalinglab.report.commands paper-figures --metrics {input.metrics:q}"
+        "scalinglab paper-figures --metrics {input.metrics:q}"
         " --curves {input.curves:q} --fits {input.fits:q} --config-json {params.config:q}"
         " --out-dir {output:q} > {log:q} 2>&1"

@@ -16,5 +16,5 @@ rule report:
     params:
         config=lambda wildcards: canonical_json(config),
     shell:
-        "python -m scalinglab report --metrics {input.metrics:q} --curves {input.curves:q}"
+        "scalinglab report --metrics {input.metrics:q} --curves {input.curves:q}"
         " --fits {input.fits:q} --config-json {params.config:q} --out {output:q} > {log:q} 2>&1"

@@ -26,6 +26,6 @@ rule train:
         max_attempts=config["retries"] + 1,
     shell:
         "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads}"
-        " python -m scalinglab train --spec-json {params.spec:q} --data-dir $(dirname {input.data:q})"
+        " scalinglab train --spec-json {params.spec:q} --data-dir $(dirname {input.data:q})"
         " --out-dir {params.out_dir:q} --attempt {resources.attempt}"
         " --max-attempts {params.max_attempts} > {log:q} 2>&1"

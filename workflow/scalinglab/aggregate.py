@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from . import atomic
 from .sweep import flatten_spec
-
-HELP = {"aggregate": "collect run.json files into results/metrics.parquet and results/curves.parquet"}
 
 # Columns that identify a run in the curves table, so it can be plotted without a join.
 CURVE_KEYS = ("run_id", "sweep", "dataset", "model", "size_label", "seed", "budget")
@@ -52,30 +49,10 @@ def write_parquet(frame, path: str | Path) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def aggregate_runs(run_paths, metrics_path, curves_path, log_path=None) -> None:
+def aggregate_runs(run_paths, metrics_path, curves_path) -> str:
+    """Write the metrics and curves tables of these run.json files; returns a one-line summary."""
     metrics, curves = build_tables(run_paths)
     write_parquet(metrics, metrics_path)
     write_parquet(curves, curves_path)
     counts = metrics["status"].value_counts().to_dict() if "status" in metrics else {}
-    summary = f"aggregated {len(metrics)} runs ({counts}) and {len(curves)} curve points\n"
-    if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(log_path).write_text(summary)
-    else:
-        sys.stdout.write(summary)
-
-
-def add_arguments(name, parser) -> None:
-    parser.add_argument("runs", nargs="*", help="run.json files (default: every run.json under --runs-root)")
-    parser.add_argument("--runs-root", default="results/runs")
-    parser.add_argument("--metrics", default="results/metrics.parquet")
-    parser.add_argument("--curves", default="results/curves.parquet")
-
-
-def run(name, args) -> int:
-    paths = args.runs or sorted(Path(args.runs_root).rglob("run.json"))
-    if not paths:
-        print(f"scalinglab aggregate: no run.json files under {args.runs_root}", file=sys.stderr)
-        return 1
-    aggregate_runs(paths, args.metrics, args.curves)
-    return 0
+    return f"aggregated {len(metrics)} runs ({counts}) and {len(curves)} curve points"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sys
 
-HELP = {"sweep": "expand a study config into its run table (one row per run) and print or save it"}
+HELP = "expand a study config into its run table (one row per run) and print or save it"
 
 
-def add_arguments(name, parser) -> None:
+def add_arguments(parser) -> None:
     parser.add_argument("config", help="study YAML, e.g. config/config.yaml")
     parser.add_argument("--out", help="write the table here (.csv or .parquet) instead of printing it")
 
 
-def run(name, args) -> int:
-    from .config import load_config
-    from .sweep import expand, runs_table
+def run(args) -> int:
+    from ..config import load_config
+    from ..sweep import expand, runs_table
 
     table = runs_table(expand(load_config(args.config)))
     if args.out is None:

@@ -1,19 +1,13 @@
 """External data mode: a CSV of runs a study did not train, mapped onto metrics.parquet's columns, so it goes
-through the same fit and report rules as trained sweeps.
-
-    python -m scalinglab.report.external --config-json JSON --metrics results/metrics.parquet \
-        --curves results/curves.parquet
-"""
+through the same fit and report rules as trained sweeps (`scalinglab import-external`)."""
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
 from pathlib import Path
 
-from ..config import ConfigError
+from .config import ConfigError
 
 CURVE_COLUMNS = ["run_id", "sweep", "dataset", "model", "size_label", "seed", "budget", "step", "tokens", "samples",
                  "flops", "train_loss", "val_loss", "val_accuracy", "lr"]
@@ -67,7 +61,7 @@ def load_block(block: dict):
     if "flops" not in frame and "flops_6nd" in frame:
         frame["flops"] = frame["flops_6nd"]
     if "size_label" not in frame and n is not None:
-        from ..sweep import human_count
+        from .sweep import human_count
 
         frame["size_label"] = [human_count(v) if np.isfinite(v) else "?" for v in n]
     frame["seed"] = frame.get("seed", 0)
@@ -88,7 +82,7 @@ def load_block(block: dict):
 def import_external(config: dict, metrics_out: str | Path, curves_out: str | Path) -> int:
     import pandas as pd
 
-    from ..aggregate import write_parquet
+    from .aggregate import write_parquet
 
     check_files(config)
     frames = [load_block(block) for block in config.get("external") or []]
@@ -105,21 +99,3 @@ def import_external(config: dict, metrics_out: str | Path, curves_out: str | Pat
     write_parquet(curves, curves_out)
     return len(metrics)
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scalinglab.report.external", description=__doc__.split("\n")[0])
-    parser.add_argument("--config-json", required=True, help="the study config as JSON (with its external block)")
-    parser.add_argument("--metrics", required=True, help="metrics.parquet to write")
-    parser.add_argument("--curves", required=True, help="curves.parquet to write (empty: no learning curves)")
-    args = parser.parse_args(argv)
-    try:
-        n = import_external(json.loads(args.config_json), args.metrics, args.curves)
-    except ConfigError as error:
-        print(f"scalinglab external: error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {n} external runs to {args.metrics}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,10 +9,10 @@ import json
 import os
 import sys
 
-HELP = {"train": "train one run (pipeline: --spec-json; by hand: --config FILE --run RUN_ID_OR_PATH)"}
+HELP = "train one run (pipeline: --spec-json; by hand: --config FILE --run RUN_ID_OR_PATH)"
 
 
-def add_arguments(name: str, parser) -> None:
+def add_arguments(parser) -> None:
     parser.add_argument("--spec-json", help="the run spec as a JSON object (or @FILE to read it from a file)")
     parser.add_argument("--data-dir", help="prepared dataset directory (default results/data/DATASET)")
     parser.add_argument("--out-dir", help="run directory (default results/runs/RUN_PATH)")
@@ -26,25 +26,23 @@ def add_arguments(name: str, parser) -> None:
     )
 
 
-def _spec_from_args(args) -> tuple[dict, str, str]:
-    if args.spec_json:
-        text = args.spec_json
-        if text.startswith("@"):
-            with open(text[1:]) as handle:
-                text = handle.read()
-        spec = json.loads(text)
-        if not isinstance(spec, dict):
-            raise ValueError("--spec-json must be a JSON object")
-        data_dir = args.data_dir or os.path.join(args.results_dir, "data", spec["dataset"])
-        out_dir = args.out_dir or os.path.join(args.results_dir, "runs", spec["run_path"])
-        return spec, data_dir, out_dir
-    raise ValueError("--spec-json is required for the pipeline form")
+def _pipeline_spec(args) -> tuple[dict, str, str]:
+    text = args.spec_json
+    if text.startswith("@"):
+        with open(text[1:]) as handle:
+            text = handle.read()
+    spec = json.loads(text)
+    if not isinstance(spec, dict):
+        raise ValueError("--spec-json must be a JSON object")
+    data_dir = args.data_dir or os.path.join(args.results_dir, "data", spec["dataset"])
+    out_dir = args.out_dir or os.path.join(args.results_dir, "runs", spec["run_path"])
+    return spec, data_dir, out_dir
 
 
 def _user_spec(args) -> tuple[dict, str, str]:
-    from .config import ConfigError, load_config
-    from .datasets import cached_meta, prepare
-    from .sweep import expand
+    from ..config import ConfigError, load_config
+    from ..datasets import cached_meta, prepare
+    from ..sweep import expand
 
     config = load_config(args.config)
     specs = expand(config)
@@ -52,7 +50,6 @@ def _user_spec(args) -> tuple[dict, str, str]:
     if not matches:
         raise ConfigError(f"no run {args.run!r} in {args.config}; runs: {', '.join(s['run_path'] for s in specs)}")
     spec = matches[0]
-    spec.setdefault("on_failure", config.get("on_failure", "stop"))
     data_dir = args.data_dir or os.path.join(args.results_dir, "data", spec["dataset"])
     if cached_meta(spec["dataset"], spec["dataset_params"], data_dir) is None:
         print(f"preparing {spec['dataset']} in {data_dir}", file=sys.stderr)
@@ -61,37 +58,35 @@ def _user_spec(args) -> tuple[dict, str, str]:
     return spec, data_dir, out_dir
 
 
-def run(name: str, args) -> int:
+def run(args) -> int:
     # one thread per CPU job; must be set before torch is imported to reach OpenMP
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MKL_NUM_THREADS", "1")
     if args.spec_json:
-        spec, data_dir, out_dir = _spec_from_args(args)
+        spec, data_dir, out_dir = _pipeline_spec(args)
     elif args.config and args.run:
         spec, data_dir, out_dir = _user_spec(args)
     else:
         print("scalinglab train: give --spec-json, or --config FILE with --run RUN_ID_OR_PATH", file=sys.stderr)
         return 2
 
-    from .train import failed_result, run_training
+    from ..train import train_with_policy
 
     label = spec.get("run_path") or spec.get("run_id") or out_dir
+    attempts = f"attempt {args.attempt}/{args.max_attempts}"
     try:
-        result = run_training(spec, data_dir, out_dir, attempt=args.attempt)
+        result = train_with_policy(spec, data_dir, out_dir, attempt=args.attempt, max_attempts=args.max_attempts,
+                                   on_failure=args.on_failure)
     except Exception as error:
-        on_failure = args.on_failure or spec.get("on_failure", "stop")
-        message = f"{type(error).__name__}: {error}"
-        if args.attempt >= args.max_attempts and on_failure == "record":
-            failed_result(spec, out_dir, error)
-            print(f"scalinglab train {label}: failed on attempt {args.attempt}/{args.max_attempts} "
-                  f"({message}); recorded status=failed in {out_dir}/run.json", file=sys.stderr)
-            return 0
-        print(f"scalinglab train {label}: error on attempt {args.attempt}/{args.max_attempts}: {message}",
-              file=sys.stderr)
+        print(f"scalinglab train {label}: error on {attempts}: {type(error).__name__}: {error}", file=sys.stderr)
         if os.environ.get("SCALINGLAB_TRACEBACK"):
             raise
         return 1
     m = result["metrics"]
+    if m["status"] == "failed":
+        print(f"scalinglab train {label}: failed on {attempts} ({m['error']}); "
+              f"recorded status=failed in {out_dir}/run.json", file=sys.stderr)
+        return 0
     unit = "tokens" if "tokens_seen" in m else "samples"
     line = (f"{label}: {m['status']} steps {m['steps']} {unit} {m[unit + '_seen']} "
             f"final_val_loss {m['final_val_loss']} wall {m['wall_s']:.1f}s")

@@ -1,0 +1,209 @@
+"""`scalinglab fit DATA`: fit a scaling law to a table; several laws are ranked by backtest, `isoflop` is approach 2.
+numpy/scipy/pandas are imported only inside run()."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+HELP = "fit a scaling law to a CSV/parquet table (multi-start summed Huber, bootstrap intervals)"
+
+
+def _none_or_str(value: str):
+    return None if value.lower() in ("none", "") else value
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("data", help="table to fit: .csv, .tsv, .json or .parquet")
+    parser.add_argument(
+        "--law",
+        default="saturating_power",
+        help="law name (see `scalinglab laws`); several comma-separated (a,b,c) or 'all': rank them by backtest "
+        "and write a comparison; 'isoflop': approach 2 (IsoFLOP parabolas, --x size, --y loss, --isoflop-compute)",
+    )
+    parser.add_argument("--x", required=True, help="x column(s), comma-separated in the law's input order")
+    parser.add_argument("--y", default="loss", help="y column (must be > 0; fitted on log y)")
+    parser.add_argument("--out", help="write the fit JSON here (default: print it)")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
+    parser.add_argument(
+        "--bootstrap-group",
+        type=_none_or_str,
+        default=None,
+        help="resample groups of rows sharing this column's value (e.g. seed); 'none' resamples rows",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+    parser.add_argument("--huber-delta", type=float, default=1e-3, help="Huber delta on log residuals")
+    parser.add_argument("--ci", type=float, default=0.95, help="confidence level of percentile intervals")
+    parser.add_argument(
+        "--holdout", type=int, default=0, help="backtest: refit without the K largest x values, score them"
+    )
+    parser.add_argument("--drop-top-y", type=int, default=0, metavar="K", help="drop the K rows with largest y")
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COL=VALUE",
+        help="keep rows where COL=VALUE (repeatable; COL!=VALUE too)",
+    )
+    parser.add_argument(
+        "--derive",
+        action="append",
+        default=[],
+        metavar="NAME=EXPR",
+        help="add a column, e.g. D=C/(6*N); + - * / ** log exp sqrt (repeatable, applied before --where)",
+    )
+    parser.add_argument(
+        "--compute",
+        action="append",
+        type=float,
+        default=[],
+        metavar="C",
+        help="chinchilla: allocation at compute C",
+    )
+    parser.add_argument(
+        "--predict-at", action="append", default=[], metavar="N=1e9[,D=2e10]",
+        help="derived prediction with interval"
+    )
+    parser.add_argument("--max-iter", type=int, default=500, help="L-BFGS iterations per start")
+    parser.add_argument(
+        "--interval", choices=("percentile", "bca"), default="percentile",
+        help="bootstrap interval method: percentile, or bca "
+        "(bias-corrected and accelerated; n extra jackknife refits)",
+    )
+    parser.add_argument(
+        "--isoflop-compute", default="C", metavar="COL", help="--law isoflop: the compute budget column (default C)"
+    )
+
+
+def fmt(v):
+    return "nan" if v is None else f"{v:.6g}"
+
+
+def _write(d, out):
+    if out:
+        from .. import atomic
+
+        atomic.write_json(out, d)
+    else:
+        json.dump(d, sys.stdout, indent=1)
+        print()
+
+
+def _compare(args, laws) -> int:
+    from ..fitting import table as tbl
+    from ..fitting.core import _clean, _listify
+    from ..fitting.ranking import rank_laws
+
+    frame = tbl.as_frame(args.data)
+    frame = tbl.apply_derive(frame, _listify(args.derive))
+    frame = tbl.apply_where(frame, _listify(args.where))
+    holdout = args.holdout or 1
+    rows = rank_laws(
+        frame, args.x, args.y, laws=laws, holdout=holdout, huber_delta=args.huber_delta,
+        drop_top_y=args.drop_top_y, max_iter=args.max_iter,
+    )
+    d = _clean(
+        {
+            "comparison": "backtest",
+            "x": args.x,
+            "y": args.y,
+            "holdout": holdout,
+            "ranking": rows,
+            "settings": {
+                "laws": laws,
+                "holdout": holdout,
+                "huber_delta": args.huber_delta,
+                "drop_top_y": args.drop_top_y,
+                "where": args.where,
+                "derive": args.derive,
+                "data": str(args.data),
+            },
+        }
+    )
+    _write(d, args.out)
+    if args.out:
+        print(f"laws ranked by backtest rms log error on the {holdout} largest {args.x.split(',')[0]} value(s):")
+        for row in d["ranking"]:
+            err = row.get("rms_log_error")
+            note = f"  ({row['error']})" if row.get("error") else ""
+            print(f"  {row['rank']}. {row['law']:<18} {fmt(err)}{note}")
+        print(f"  wrote {args.out}")
+    return 0
+
+
+def _isoflop(args) -> int:
+    from ..fitting import table as tbl
+    from ..fitting.allocation import isoflop
+    from ..fitting.core import _clean, _listify
+
+    frame = tbl.as_frame(args.data)
+    frame = tbl.apply_derive(frame, _listify(args.derive))
+    frame = tbl.apply_where(frame, _listify(args.where))
+    if "status" in frame.columns:
+        frame = frame[frame["status"].astype(str) == "ok"]
+    out = isoflop(frame, compute=args.isoflop_compute, size=args.x, loss=args.y, bootstrap=args.bootstrap,
+                  seed=args.seed, ci=args.ci)
+    d = _clean({"approach": 2, "method": "isoflop", "compute": args.isoflop_compute, "size": args.x, "y": args.y,
+                **out, "ci": args.ci,
+                "settings": {"bootstrap": args.bootstrap, "seed": args.seed, "ci": args.ci, "where": args.where,
+                             "derive": args.derive, "data": str(args.data)}})
+    _write(d, args.out)
+    if args.out:
+        lo_hi = d["interval"].get("a", [None, None])
+        print(f"IsoFLOP (approach 2): N_opt ~ C^a, a = {fmt(d['a'])} [{fmt(lo_hi[0])}, {fmt(lo_hi[1])}] "
+              f"from {len(d['budgets'])} budgets; wrote {args.out}")
+    return 0
+
+
+def run(args) -> int:
+    from ..fitting import fit
+
+    if args.law == "isoflop":
+        return _isoflop(args)
+    if "," in args.law or args.law == "all":
+        laws = None if args.law == "all" else [name.strip() for name in args.law.split(",") if name.strip()]
+        return _compare(args, laws)
+
+    result = fit(
+        args.data,
+        args.law,
+        args.x,
+        args.y,
+        bootstrap=args.bootstrap,
+        bootstrap_group=args.bootstrap_group,
+        seed=args.seed,
+        huber_delta=args.huber_delta,
+        ci=args.ci,
+        holdout=args.holdout,
+        drop_top_y=args.drop_top_y,
+        where=args.where,
+        derive=args.derive,
+        compute=args.compute,
+        predict_at=args.predict_at,
+        max_iter=args.max_iter,
+        interval=args.interval,
+    )
+    result.settings["data"] = str(args.data)
+    d = result.to_dict()
+    if args.out:
+        result.save(args.out)
+    else:
+        json.dump(d, sys.stdout, indent=1)
+        print()
+        return 0
+    diag = d["diagnostics"]
+    print(f"{d['law']}: {d['formula']}  ({d['n_points']} points, {d['n_excluded']} excluded)")
+    for name in d["parameters"]:
+        lo, hi = d["intervals"][name]
+        print(f"  {name:>8} = {fmt(d['params'][name])}  [{fmt(lo)}, {fmt(hi)}]")
+    for name, item in d["derived"].items():
+        lo, hi = item["interval"]
+        print(f"  {name:>8} = {fmt(item['value'])}  [{fmt(lo)}, {fmt(hi)}]")
+    print(
+        f"  objective {d['objective']:.10g}; rms log residual {d['rms_log_residual']:.4g}; "
+        f"{diag['n_starts_at_optimum']}/{diag['n_starts']} starts at the optimum; converged {diag['converged']}"
+    )
+    if d["backtest"].get("rms_log_error") is not None:
+        print(f"  backtest (holdout {d['backtest']['holdout']}): rms log error {d['backtest']['rms_log_error']:.4g}")
+    print(f"  wrote {args.out}")
+    return 0

@@ -1,0 +1,61 @@
+"""`scalinglab report`: the self-contained HTML report of a study, from its metrics, curves and fits."""
+
+from __future__ import annotations
+
+import sys
+
+HELP = "render the self-contained HTML report from metrics, curves and fits"
+
+
+def add_input_arguments(parser) -> None:
+    """The inputs `report` and `paper-figures` share."""
+    parser.add_argument("--metrics", required=True, help="results/STUDY/metrics.parquet (or a CSV with its columns)")
+    parser.add_argument("--curves", help="results/STUDY/curves.parquet; learning curves are omitted without it")
+    parser.add_argument("--fits", nargs="*", default=[], help="fit JSON files, results/STUDY/fits/SWEEP/LAW.json")
+    config = parser.add_mutually_exclusive_group()
+    config.add_argument("--config-json", help="the study config as JSON text (with defaults filled in)")
+    config.add_argument("--config", help="or: a study YAML, loaded and validated")
+
+
+def load_inputs(args):
+    """(metrics, curves, fits, config) named by the arguments of add_input_arguments."""
+    import json
+    from pathlib import Path
+
+    from ..config import ConfigError, load_config
+    from ..report.build import read_table
+    from ..report.fits import load_fit
+
+    if args.config_json:
+        config = json.loads(args.config_json)
+    elif args.config:
+        config = load_config(args.config)
+    else:
+        config = {}
+    if not Path(args.metrics).exists():
+        raise ConfigError(f"metrics file not found: {args.metrics}")
+    metrics = read_table(args.metrics)
+    curves = read_table(args.curves)
+    fits = []
+    for path in args.fits:
+        fit = load_fit(path)
+        fit["_sweep"] = Path(path).parent.name  # .../fits/SWEEP/LAW.json
+        fits.append(fit)
+    return metrics, curves, fits, config
+
+
+def add_arguments(parser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--out", required=True, help="the HTML file to write, e.g. reports/STUDY/report.html")
+
+
+def run(args) -> int:
+    from .. import atomic
+    from ..provenance import provenance
+    from ..report.html import render_report
+
+    metrics, curves, fits, config = load_inputs(args)
+    text = render_report(metrics, curves, fits, config, provenance(config))
+    out = atomic.write_text(args.out, text)
+    print(f"wrote {out} ({len(text) / 1e6:.2f} MB)", file=sys.stderr)
+    return 0
