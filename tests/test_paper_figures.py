@@ -12,7 +12,7 @@ from report_synthetic import make_study
 
 
 def write(study, out_dir) -> dict[str, str]:
-    from scalinglab.report.commands import main
+    from scalinglab.cli import main
 
     assert main(["paper-figures", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]),
                  "--fits", *map(str, study["fits"]), "--config-json", json.dumps(study["config"]),

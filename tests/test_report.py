@@ -19,7 +19,7 @@ HOSTILE = '<script>alert("x")</script>&$\\x$'
 
 
 def render(tmp_path, study, **extra) -> str:
-    from scalinglab.report.commands import main
+    from scalinglab.cli import main
 
     out = tmp_path / "reports" / "report.html"
     argv = ["report", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]),
@@ -104,7 +104,7 @@ def test_large_study_runs_table_summarised(tmp_path):
 
 def test_external_missing_file_is_a_clear_error(tmp_path):
     from scalinglab.config import ConfigError
-    from scalinglab.report.external import check_files
+    from scalinglab.external import check_files
 
     config = {"external": [{"name": "chin", "path": str(tmp_path / "absent.csv"), "source": "https://example.org/x"}]}
     with pytest.raises(ConfigError, match=r"absent\.csv.*https://example\.org/x"):
@@ -114,7 +114,7 @@ def test_external_missing_file_is_a_clear_error(tmp_path):
 def test_external_chinchilla_import(tmp_path):
     import yaml
 
-    from scalinglab.report.external import import_external
+    from scalinglab.external import import_external
 
     config = yaml.safe_load((REPO / "config" / "chinchilla.yaml").read_text())
     config["external"][0]["path"] = str(CHINCHILLA_CSV)

@@ -164,7 +164,7 @@ def inspect_page(html: Path, user_data_dir: Path, screenshot: Path) -> dict:
 def page(tmp_path_factory):
     if CHROMIUM is None:
         system_unavailable("chromium is not installed (Debian: apt-get install -y --no-install-recommends chromium)")
-    from scalinglab.report.commands import main
+    from scalinglab.cli import main
 
     root = tmp_path_factory.mktemp("browser")
     study = make_study(root, sweep_name="width")
