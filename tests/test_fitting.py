@@ -244,7 +244,7 @@ def test_isoflop_interior_and_non_interior():
 
 
 def test_rms_of_size_means_averages_out_seed_noise():
-    from scalinglab.fitting.core import rms_of_group_means
+    from scalinglab.fitting.fit import rms_of_group_means
 
     X = np.array([[1.0, 1.0, 2.0, 2.0, 3.0]])
     resid = np.array([0.1, -0.1, 0.2, 0.0, 0.05])

@@ -1,10 +1,12 @@
 """The law catalogue: every law is complete, its analytic gradient matches finite differences, the natural
 parametrisation round-trips, and fused objectives agree with the generic path."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from scalinglab.laws import CHINCHILLA, HOFFMANN_GRID, LAWS, get_law
+from scalinglab.laws import CHINCHILLA, HOFFMANN_GRID, LAWS, Law, get_law
 
 EXPECTED = {
     "linear", "sqrt", "logarithmic", "exponential", "power", "saturating_power",
@@ -30,9 +32,9 @@ def test_catalogue_is_complete():
     assert set(LAWS) >= EXPECTED
     for name, law in LAWS.items():
         assert law.name == name
-        assert len(law.params) == len(law.natural) == len(law.bounds)
+        assert len(law.params) == len(law.natural) == len(law.box)
         assert law.formula and law.inputs
-        assert len(law.log_inputs) == len(law.inputs)
+        assert len(law.input_is_logged) == len(law.inputs)
 
 
 def test_default_law_and_unknown_law():
@@ -98,7 +100,7 @@ def test_fast_objective_matches_generic():
     theta = HOFFMANN_GRID[::97]
     W = rng.integers(0, 3, size=(theta.shape[0], X.shape[1])).astype(float)
     fast = Objective(CHINCHILLA, X, logy, 1e-3, W).value_grad(theta, np.arange(theta.shape[0]))
-    generic_law = LAWS["chinchilla"].__class__(**{**CHINCHILLA.__dict__, "fast_objective": None})
+    generic_law = dataclasses.replace(CHINCHILLA, fast_objective=None)
     slow = Objective(generic_law, X, logy, 1e-3, W).value_grad(theta, np.arange(theta.shape[0]))
     ok = np.isfinite(slow[0])
     np.testing.assert_allclose(fast[0][ok], slow[0][ok], rtol=1e-10)
@@ -106,7 +108,8 @@ def test_fast_objective_matches_generic():
 
 
 def test_chinchilla_hessian_matches_finite_differences():
-    from scalinglab.laws import _chin_fast_hessian, _chin_fast_objective
+    from scalinglab.laws.chinchilla import fast_hessian as _chin_fast_hessian
+    from scalinglab.laws.chinchilla import fast_objective as _chin_fast_objective
 
     rng = np.random.default_rng(1)
     X = np.array([np.geomspace(1e7, 1e10, 30), np.geomspace(1e9, 1e12, 30)[rng.permutation(30)]])
@@ -130,3 +133,42 @@ def test_chinchilla_hessian_matches_finite_differences():
     rel = np.abs(H - Hn).max(axis=(1, 2)) / np.abs(Hn).max(axis=(1, 2))
     assert np.median(rel) < 1e-6  # a few starts may straddle a Huber kink
     np.testing.assert_array_equal(H, H.transpose(0, 2, 1))
+
+
+# ---- a law from outside the package: one Law object, no edit of scalinglab --------------------------------------
+def _offset_log_predict(theta, X):
+    # y = A (x + x0)^-alpha, fitted as a - alpha log(x + exp(l0))
+    return theta[:, 0:1] - theta[:, 1:2] * np.log(X[0][None, :] + np.exp(theta[:, 2:3]))
+
+
+OFFSET_POWER = Law(
+    name="offset_power",
+    formula="y = A*(x + x0)^(-alpha)",
+    inputs=("x",),
+    params=("a", "alpha", "l0"),
+    reported={"A": "a", "alpha": "alpha", "x0": "l0"},
+    log_params=("a", "l0"),
+    log_predict=_offset_log_predict,
+    starts=lambda X, logy: np.array([[logy.mean() + al * np.log(X[0]).mean(), al, l0]
+                                     for al in (0.1, 0.3, 0.6) for l0 in (0.0, 3.0, 6.0)]),
+    bounds=((-np.inf, np.inf), (0.0, 50.0), (-np.inf, np.inf)),
+)
+
+
+@pytest.mark.parametrize("given", [OFFSET_POWER, "test_laws:OFFSET_POWER"])
+def test_a_law_defined_outside_the_package_fits_and_predicts(given, tmp_path):
+    from scalinglab.fitting import fit, load_fit, predict
+
+    truth = {"A": 30.0, "alpha": 0.4, "x0": 200.0}
+    x = np.repeat(np.geomspace(10, 1e5, 9), 2)
+    rng = np.random.default_rng(4)
+    y = truth["A"] * (x + truth["x0"]) ** -truth["alpha"] * np.exp(rng.normal(0, 0.003, x.size))
+    result = fit({"x": x, "y": y}, given, "x", "y", bootstrap=40)
+    assert result.law is OFFSET_POWER
+    for name, value in truth.items():
+        assert result.params[name] == pytest.approx(value, rel=0.1), name
+    path = result.save(tmp_path / "fit.json")
+    loaded = load_fit(path) if isinstance(given, str) else load_fit(path, law=OFFSET_POWER)
+    p = predict(loaded, {"x": [1e6]})
+    assert p["value"][0] == pytest.approx(truth["A"] * (1e6 + truth["x0"]) ** -truth["alpha"], rel=0.05)
+    assert p["interval"][0][0] < p["value"][0] < p["interval"][1][0]

@@ -91,8 +91,9 @@ def _write(d, out):
 
 def _compare(args, laws) -> int:
     from ..fitting import table as tbl
-    from ..fitting.core import _clean, _listify
-    from ..fitting.ranking import rank_laws
+    from ..fitting.compare import rank_laws
+    from ..fitting.persist import clean as _clean
+    from ..fitting.prepare import listify as _listify
 
     frame = tbl.as_frame(args.data)
     frame = tbl.apply_derive(frame, _listify(args.derive))
@@ -134,7 +135,8 @@ def _compare(args, laws) -> int:
 def _isoflop(args) -> int:
     from ..fitting import table as tbl
     from ..fitting.allocation import isoflop
-    from ..fitting.core import _clean, _listify
+    from ..fitting.persist import clean as _clean
+    from ..fitting.prepare import listify as _listify
 
     frame = tbl.as_frame(args.data)
     frame = tbl.apply_derive(frame, _listify(args.derive))

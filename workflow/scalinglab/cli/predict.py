@@ -21,7 +21,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..fitting.core import _listify, load_fit, parse_point, predict
+    from ..fitting import load_fit
+    from ..fitting.predict import parse_point, predict
+    from ..fitting.prepare import listify as _listify
 
     result = load_fit(args.fit)
     rows = []

@@ -1,5 +1,9 @@
-"""The law-fitting engine: multi-start summed-Huber fits vectorised across starts, bootstrap intervals, AIC/BIC,
-extrapolation backtests, law ranking and compute-optimal allocation (approaches 2 and 3).
+"""The law-fitting engine: multi-start summed-Huber fits vectorised across starts, bootstrap intervals, information
+criteria, extrapolation backtests, law comparison and compute-optimal allocation (approaches 2 and 3).
+
+Modules, one job each: ``prepare`` (table -> arrays), ``optimize`` (batched optimisers), ``multistart`` (the point
+fit), ``bootstrap``, ``backtest``, ``compare``, ``allocation``, ``predict``, ``result`` and ``persist`` (the fit
+JSON), and ``fit`` which runs them in order.
 
 Library API::
 
@@ -10,9 +14,13 @@ Library API::
 """
 
 from .allocation import compute_optimal, isoflop
-from .core import DEFAULTS, FitResult, backtest, fit, load_fit, predict
+from .backtest import backtest
+from .compare import rank_laws
 from .errors import FitError, FitInputError, NonInteriorMinimumError
-from .ranking import rank_laws
+from .fit import DEFAULTS, fit
+from .persist import load_fit
+from .predict import predict
+from .result import FitResult
 
 __all__ = [
     "DEFAULTS",

@@ -13,6 +13,7 @@ Hoffmann et al. 2022; see Besiroglu et al. 2024).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -59,13 +60,6 @@ class Objective:
             return self.weights[None, :]
         return self.weights[idx]
 
-    def value(self, theta, idx=None):
-        with np.errstate(all="ignore"):
-            lf = self.law.log_predict(theta, self.X)
-            r = lf - self.logy[None, :]
-            f = np.sum(self._w(idx) * huber(r, self.delta), axis=1)
-        return np.where(np.isfinite(f), f, np.inf)
-
     def value_grad(self, theta, idx=None):
         """(S,) objective and (S, P) gradient; chunked to bound memory."""
         S, P = theta.shape
@@ -99,6 +93,34 @@ class Objective:
         return f, g
 
 
+class Status(IntEnum):
+    """Why the optimiser stopped a start. The fit JSON's `start_status` counts them by `label`."""
+
+    CONVERGED_FTOL = 0
+    CONVERGED_GTOL = 1
+    LINE_SEARCH_STALLED = 2
+    MAX_ITERATIONS = 3
+    NOT_FINITE = 4
+    CONVERGED_NEWTON = 5  # the Newton decrement fell below tol * f
+    PRUNED = 6  # stopped by racing: NOT converged
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Status.CONVERGED_FTOL: "converged (ftol)",
+    Status.CONVERGED_GTOL: "converged (gtol)",
+    Status.LINE_SEARCH_STALLED: "line search stalled",
+    Status.MAX_ITERATIONS: "max iterations",
+    Status.NOT_FINITE: "not finite",
+    Status.CONVERGED_NEWTON: "converged (newton decrement)",
+    Status.PRUNED: "pruned (racing)",
+}
+CONVERGED = (Status.CONVERGED_FTOL, Status.CONVERGED_GTOL, Status.CONVERGED_NEWTON)
+
+
 @dataclass
 class BatchResult:
     x: np.ndarray  # (S, P) final points
@@ -106,18 +128,7 @@ class BatchResult:
     grad: np.ndarray  # (S, P) final gradients
     iterations: np.ndarray  # (S,)
     n_evals: int  # batched evaluations
-    status: np.ndarray  # (S,) 0 converged (f tol), 1 converged (g tol), 2 line search failed, 3 max iter, 4 not finite
-
-
-STATUS = {
-    0: "converged (ftol)",
-    1: "converged (gtol)",
-    2: "line search stalled",
-    3: "max iterations",
-    4: "not finite",
-    5: "converged (newton decrement)",
-    6: "pruned (racing)",
-}
+    status: np.ndarray  # (S,) a Status per start
 
 
 def _project(x, lo, hi):
@@ -148,8 +159,8 @@ def lbfgs_batch(objective, x0, bounds=None, m=10, max_iter=500, ftol=1e-12, gtol
     rho = np.zeros((S, m))
     gamma = np.zeros(S)  # 0 means: no curvature pair yet
     iters = np.zeros(S, dtype=int)
-    status = np.full(S, 3)
-    status[~np.isfinite(f)] = 4
+    status = np.full(S, int(Status.MAX_ITERATIONS))
+    status[~np.isfinite(f)] = Status.NOT_FINITE
     active = np.isfinite(f)
 
     for _ in range(max_iter):
@@ -160,7 +171,7 @@ def lbfgs_batch(objective, x0, bounds=None, m=10, max_iter=500, ftol=1e-12, gtol
         pg = _projected_grad(xa, ga, lo, hi)
         done = np.max(np.abs(pg), axis=1) <= gtol
         if done.any():
-            status[A[done]] = 1
+            status[A[done]] = Status.CONVERGED_GTOL
             active[A[done]] = False
             keep = ~done
             A, xa, fa, ga, pg = A[keep], xa[keep], fa[keep], ga[keep], pg[keep]
@@ -209,7 +220,7 @@ def lbfgs_batch(objective, x0, bounds=None, m=10, max_iter=500, ftol=1e-12, gtol
             t[pending] *= 0.5 if _ls < 5 else 0.1
         # starts whose line search failed: stop them where they are
         if pending.size:
-            status[A[pending]] = 2
+            status[A[pending]] = Status.LINE_SEARCH_STALLED
             active[A[pending]] = False
         moved = np.setdiff1d(np.arange(A.size), pending, assume_unique=True)
         if moved.size == 0:
@@ -232,7 +243,7 @@ def lbfgs_batch(objective, x0, bounds=None, m=10, max_iter=500, ftol=1e-12, gtol
         x[Am], f[Am], g[Am] = xn[moved], fn[moved], gn[moved]
         iters[Am] += 1
         small = (fold - f[Am]) <= ftol * np.maximum(np.maximum(np.abs(fold), np.abs(f[Am])), 1e-300)
-        status[Am[small]] = 0
+        status[Am[small]] = Status.CONVERGED_FTOL
         active[Am[small]] = False
     return BatchResult(x=x, f=f, grad=g, iterations=iters, n_evals=n_evals, status=status)
 
@@ -245,9 +256,10 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     does not increase the objective (then nu shrinks), else nu grows and the start retries from where it was.
     Racing (successive halving): for the first sum(race) iterations the curvature is the IRLS one (robust far from
     the optimum); after each round of race[i] iterations only the best `keep` fraction of the still-running starts
-    (at least min_keep) continues, the rest stop with status 6 "pruned (racing)": they are NOT counted as converged.
-    Then the exact Hessian takes the survivors to quadratic convergence: a start stops (status 5) when its Newton
-    decrement g^T M^-1 g falls below tol * f. race=() runs every start to the end with the exact Hessian.
+    (at least min_keep) continues, the rest stop as Status.PRUNED: they are NOT counted as converged.
+    Then the exact Hessian takes the survivors to quadratic convergence: a start stops (Status.CONVERGED_NEWTON)
+    when its Newton decrement g^T M^-1 g falls below tol * f. race=() runs every start to the end with the exact
+    Hessian.
     Returns a BatchResult (iterations per start; n_evals = start-evaluations of f, g and H)."""
     x = np.array(x0, dtype=float, copy=True)
     S, P = x.shape
@@ -256,8 +268,8 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     f, g, H = objective.value_grad_hess(x, np.arange(S), curvature)
     n_evals = S
     nu = np.full(S, 1e-3)
-    status = np.full(S, 3)
-    status[~np.isfinite(f)] = 4
+    status = np.full(S, int(Status.MAX_ITERATIONS))
+    status[~np.isfinite(f)] = Status.NOT_FINITE
     active = np.isfinite(f)
     iters = np.zeros(S, dtype=int)
     cuts = set(np.cumsum(race).tolist()) if race else set()
@@ -269,7 +281,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
             if A.size > k:
                 drop = A[np.argsort(f[A], kind="stable")[k:]]
                 active[drop] = False
-                status[drop] = 6
+                status[drop] = Status.PRUNED
         if it == switch:
             curvature = "exact"
             A = np.flatnonzero(active)
@@ -289,7 +301,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         if curvature == "exact":
             done = dec <= tol * np.abs(f[A])
             if done.any():
-                status[A[done]] = 5
+                status[A[done]] = Status.CONVERGED_NEWTON
                 active[A[done]] = False
                 A, d = A[~done], d[~done]
                 if A.size == 0:
@@ -305,7 +317,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         nu[Aa] = np.maximum(nu[Aa] * 0.2, 1e-12)
         nu[A[~ok]] *= 10.0
         stalled = A[nu[A] > 1e6]
-        status[stalled] = 2
+        status[stalled] = Status.LINE_SEARCH_STALLED
         active[stalled] = False
     return BatchResult(x=x, f=f, grad=g, iterations=iters, n_evals=int(n_evals), status=status)
 

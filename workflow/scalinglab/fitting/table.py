@@ -4,7 +4,6 @@ outlier dropping and validation. Every problem is raised as FitInputError naming
 from __future__ import annotations
 
 import ast
-import math
 import operator
 from pathlib import Path
 
@@ -163,6 +162,3 @@ def check_values(values, column, positive, index=None):
                 f"{values[i]!r}; a log is taken of it, so every value must be > 0"
             )
 
-
-def checked(x):
-    return x if math.isfinite(x) else None

@@ -1,11 +1,21 @@
-"""Ranking laws by their extrapolation backtest (Alabdulmohsin et al. 2022), with AIC/BIC alongside."""
+"""Comparing laws: information criteria of one fit, and ranking laws by their extrapolation backtest."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..laws import LAWS, get_law
 from .errors import FitError
+from .prepare import x_list
+
+
+def information_criteria(resid: np.ndarray, n_params: int) -> dict:
+    """Gaussian AIC and BIC of log residuals: n log(RSS/n) + 2k, n log(RSS/n) + k log n."""
+    n = resid.size
+    term = n * math.log(max(float(np.sum(resid**2)) / n, 1e-300))
+    return {"aic": term + 2 * n_params, "bic": term + n_params * math.log(n)}
 
 
 def rank_laws(data, x, y, laws=None, holdout=1, **settings):
@@ -13,9 +23,9 @@ def rank_laws(data, x, y, laws=None, holdout=1, **settings):
 
     Returns a list of {law, rms_log_error, rms_log_residual, aic, bic, objective, error?}, best first;
     laws that cannot be fitted (wrong number of inputs, failed fit) come last with an `error`."""
-    from .core import fit
+    from .fit import fit
 
-    names = laws or [n for n, law in LAWS.items() if len(law.inputs) == len(x.split(",") if isinstance(x, str) else x)]
+    names = laws or [n for n, law in LAWS.items() if len(law.inputs) == len(x_list(x))]
     rows = []
     for name in names:
         law = get_law(name)
@@ -36,9 +46,7 @@ def rank_laws(data, x, y, laws=None, holdout=1, **settings):
                 **({"error": bt["skipped"]} if "skipped" in bt else {}),
             }
         )
-    rows.sort(
-        key=lambda r: (r["rms_log_error"] is None, r["rms_log_error"] if r["rms_log_error"] is not None else math.inf)
-    )
+    rows.sort(key=lambda r: math.inf if r["rms_log_error"] is None else r["rms_log_error"])
     for i, row in enumerate(rows, 1):
         row["rank"] = i
     return rows

@@ -1,0 +1,215 @@
+"""`fit()`: one law on one table: the multi-start point fit, bootstrap intervals, derived quantities, information
+criteria and the extrapolation backtest, gathered into a `FitResult`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+
+from ..laws import get_law
+from . import bootstrap as boot
+from .backtest import backtest
+from .compare import information_criteria
+from .errors import FitError
+from .multistart import point_fit
+from .predict import map_inputs, parse_point
+from .prepare import Prepared, listify, prepare
+from .result import FitResult
+
+DEFAULTS = dict(
+    huber_delta=1e-3,
+    bootstrap=1000,
+    bootstrap_group=None,
+    ci=0.95,
+    seed=0,
+    holdout=0,
+    drop_top_y=0,
+    where=None,
+    derive=None,
+    compute=None,
+    predict_at=None,
+    polish=3,
+    bootstrap_starts=3,
+    max_iter=500,
+    interval="percentile",
+)
+
+
+def fit(data, law, x, y, **settings) -> FitResult:
+    """Fit `law` (a name, a `Law` or 'module:NAME') to columns `x` (one name, comma-separated names or a list) and
+    `y` of `data` (a DataFrame, a dict of columns or a .csv/.parquet path).
+
+    Settings (defaults in DEFAULTS): huber_delta, bootstrap (count; 0 = none), bootstrap_group (column; None =
+    resample rows), ci, seed, holdout (backtest k), drop_top_y, where (list of COL=VALUE), derive (list of
+    NAME=EXPR), compute (compute budgets for a two-input law's allocation), predict_at (list of 'N=1e9[,D=...]'),
+    starts ((K, P) fitted-parameter starting points overriding the law's), polish, bootstrap_starts, max_iter,
+    interval (percentile or bca)."""
+    law_ref = law if isinstance(law, str) and ":" in law else None
+    law = get_law(law)
+    user_starts = settings.pop("starts", None)
+    settings = _settings(settings)
+    prep = prepare(data, law, x, y, settings)
+    starts = _user_starts(law, user_starts)
+    theta, point, scales, Xs, logy = point_fit(law, prep.X, prep.y, settings, starts)
+    n, P = prep.y.size, law.n_params
+    resid = law.log_predict(theta[None, :], prep.X)[0] - logy
+    nat = law.to_natural(theta[None, :])[0]
+    draws = _bootstrap(law, prep, settings, point, scales, Xs, logy)
+    jack = _jackknife(law, prep, settings, point, scales, Xs, logy) if settings["interval"] == "bca" else None
+    intervals, fit_intervals, derived = _intervals(law, prep, settings, theta, nat, draws, jack)
+    diagnostics = {**point.diagnostics, "input_scales": [float(s) for s in scales],
+                   "bootstrap_failed": draws["info"]["n_failed"],
+                   "bootstrap_not_converged": draws["info"]["n_not_converged"]}
+    group = settings["bootstrap_group"]
+    return FitResult(
+        law=law, x=prep.x_cols, y=prep.y_col, theta=theta,
+        params={name: float(v) for name, v in zip(law.natural, nat)},
+        intervals=intervals, ci=float(settings["ci"]), objective=float(point.objective),
+        n_points=n, n_excluded=prep.n_excluded, excluded=prep.excluded,
+        rms_log_residual=math.sqrt(float(np.sum(resid**2)) / n),
+        rms_log_residual_of_means=rms_of_group_means(resid, prep.X),
+        **information_criteria(resid, P),
+        backtest=backtest(law, prep.X, prep.y, settings["holdout"], settings),
+        diagnostics=diagnostics, derived=derived,
+        bootstrap={"n": settings["bootstrap"], "unit": "row" if group is None else f"group:{group}",
+                   "n_units": draws["n_units"], "n_failed": draws["info"]["n_failed"],
+                   "parameters": list(law.natural), "params": draws["natural"]},
+        settings={**settings, "starts": "custom" if starts is not None else "law default"},
+        data_hash=data_hash(prep),
+        fit_params={name: float(v) for name, v in zip(law.params, theta)},
+        fit_intervals=fit_intervals, n_filtered=prep.n_filtered, n_input=prep.n_input, law_ref=law_ref,
+    )
+
+
+def _settings(given: dict) -> dict:
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise FitError(f"unknown fit setting(s): {', '.join(sorted(unknown))}; known: {', '.join(DEFAULTS)}")
+    settings = {**DEFAULTS, **given}
+    if settings["bootstrap_group"] in ("none", "None", ""):
+        settings["bootstrap_group"] = None
+    settings["compute"] = [float(c) for c in listify(settings["compute"])]
+    for key in ("predict_at", "where", "derive"):
+        settings[key] = listify(settings[key])
+    ci = float(settings["ci"])
+    if not 0 < ci < 1:
+        raise FitError(f"ci must be between 0 and 1, got {ci}")
+    if settings["interval"] not in boot.INTERVAL_METHODS:
+        raise FitError(f"interval must be one of {', '.join(boot.INTERVAL_METHODS)}, got {settings['interval']!r}")
+    if float(settings["huber_delta"]) <= 0:
+        raise FitError(f"huber_delta must be > 0, got {settings['huber_delta']}")
+    return settings
+
+
+def _user_starts(law, starts):
+    if starts is None:
+        return None
+    starts = np.atleast_2d(np.asarray(starts, dtype=float))
+    if starts.shape[1] != law.n_params:
+        raise FitError(f"starts must have {law.n_params} columns ({', '.join(law.params)}), got {starts.shape[1]}")
+    return starts
+
+
+def _to_law_coordinates(law, theta_scaled, scales):
+    return law.unscale(theta_scaled, scales) if law.scale_inputs else theta_scaled
+
+
+def _bootstrap(law, prep, settings, point, scales, Xs, logy) -> dict:
+    """{theta (B, P), natural (B, P), n_units, info}: the refits of B resamples (B = settings['bootstrap'])."""
+    B, P = int(settings["bootstrap"]), law.n_params
+    if B <= 0:
+        return {"theta": np.empty((0, P)), "natural": np.empty((0, P)), "n_units": prep.y.size,
+                "info": {"n_failed": 0, "n_not_converged": 0}}
+    rng = np.random.default_rng(int(settings["seed"]))
+    W, n_units = boot.resample_weights(prep.y.size, prep.groups, B, rng)
+    scaled, info = boot.refit(law, Xs, logy, settings["huber_delta"], point, W, settings)
+    theta = _to_law_coordinates(law, scaled, scales)
+    return {"theta": theta, "natural": law.to_natural(theta), "n_units": n_units, "info": info}
+
+
+def _jackknife(law, prep, settings, point, scales, Xs, logy) -> dict | None:
+    if int(settings["bootstrap"]) <= 0:
+        return None
+    W = boot.jackknife_weights(prep.y.size, prep.groups)
+    scaled, _ = boot.refit(law, Xs, logy, settings["huber_delta"], point, W, settings)
+    theta = _to_law_coordinates(law, scaled, scales)
+    return {"theta": theta, "natural": law.to_natural(theta)}
+
+
+def _intervals(law, prep, settings, theta, nat, draws, jack):
+    """Intervals of the reported parameters, the fitted parameters and every derived quantity."""
+    ci = float(settings["ci"])
+
+    def column(values, i):
+        return None if values is None else values[:, i]
+
+    jn, jt = (jack["natural"], jack["theta"]) if jack else (None, None)
+    intervals = {n: boot.interval(draws["natural"][:, i], ci, nat[i], column(jn, i))
+                 for i, n in enumerate(law.natural)}
+    fit_intervals = {n: boot.interval(draws["theta"][:, i], ci, theta[i], column(jt, i))
+                     for i, n in enumerate(law.params)}
+    point = derived_quantities(law, nat[None, :], settings, prep.x_cols, theta[None, :])
+    boot_derived = derived_quantities(law, draws["natural"], settings, prep.x_cols, draws["theta"])
+    jack_derived = derived_quantities(law, jn, settings, prep.x_cols, jt) if jack else {}
+    derived = {
+        name: {"value": float(value[0]),
+               "interval": boot.interval(boot_derived.get(name, []), ci, float(value[0]), jack_derived.get(name))}
+        for name, value in point.items()
+    }
+    return intervals, fit_intervals, derived
+
+
+def derived_quantities(law, nat: np.ndarray, settings, x_cols, theta) -> dict:
+    """Derived quantities for (S, P) reported parameters: the law's own closed forms, the compute-optimal
+    allocation at each requested compute budget, and predictions at each requested point."""
+    out = {}
+    if not len(nat):
+        return out
+    reported = {n: nat[:, i] for i, n in enumerate(law.natural)}
+    with np.errstate(all="ignore"):
+        if law.derived is not None:
+            out.update(law.derived(reported))
+        if law.compute_optimal is not None:
+            for C in settings.get("compute") or []:
+                N = law.compute_optimal(reported, C)
+                D = C / (6.0 * N)
+                tag = f"{C:g}"
+                out[f"N_opt@C={tag}"] = N
+                out[f"D_opt@C={tag}"] = D
+                out[f"tokens_per_param@C={tag}"] = D / N
+                out[f"loss_opt@C={tag}"] = predict_paired(law, theta, np.stack([N, D]))
+    for spec in listify(settings.get("predict_at")):
+        values = map_inputs(parse_point(spec, "--predict-at"), x_cols, law)
+        X = np.array([[values[c]] for c in x_cols])
+        out[f"y@{spec.replace(' ', '')}"] = law.predict(theta, X)[:, 0]
+    return out
+
+
+def predict_paired(law, theta, X, chunk=256) -> np.ndarray:
+    """The law for parameter row s at input column s: theta (S, P), X (k, S) -> (S,)."""
+    out = np.empty(theta.shape[0])
+    for lo in range(0, theta.shape[0], chunk):
+        block = law.predict(theta[lo : lo + chunk], X[:, lo : lo + chunk])
+        out[lo : lo + chunk] = np.diagonal(block)
+    return out
+
+
+def data_hash(prep: Prepared) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"x": prep.x_cols, "y": prep.y_col}).encode())
+    h.update(np.ascontiguousarray(prep.X, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(prep.y, dtype=np.float64).tobytes())
+    if prep.groups is not None:
+        h.update("\0".join(prep.groups).encode())
+    return h.hexdigest()[:16]
+
+
+def rms_of_group_means(resid: np.ndarray, X: np.ndarray) -> float:
+    """RMS over distinct x of the mean log residual there: the law's misfit with seed-to-seed noise averaged out
+    (rms_log_residual also carries that noise, which no law can fit)."""
+    _, group = np.unique(X.T, axis=0, return_inverse=True)
+    means = np.bincount(group.ravel(), weights=resid) / np.bincount(group.ravel())
+    return float(np.sqrt(np.mean(means**2)))

@@ -1,0 +1,101 @@
+"""From a table to the arrays a fit needs: derived columns, row filters, status filtering, outlier dropping and
+validation, every exclusion counted by reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import table as tbl
+from .errors import FitInputError
+
+
+def listify(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        return [value]
+    return list(value)
+
+
+def x_list(x) -> list[str]:
+    """'N,D' or ['N', 'D'] -> ['N', 'D']."""
+    return [c.strip() for c in (x.split(",") if isinstance(x, str) else list(x))]
+
+
+@dataclass
+class Prepared:
+    X: np.ndarray  # (k, n) raw x values
+    y: np.ndarray  # (n,)
+    groups: np.ndarray | None  # bootstrap unit of each row, None: every row is its own unit
+    x_cols: list
+    y_col: str
+    n_excluded: int
+    excluded: dict  # {reason: count}
+    n_filtered: int  # rows removed by `where`
+    n_input: int  # rows read
+
+
+def prepare(data, law, x, y, settings) -> Prepared:
+    x_cols = x_list(x)
+    if len(x_cols) != len(law.inputs):
+        raise FitInputError(
+            f"law {law.name!r} takes {len(law.inputs)} input(s) ({', '.join(law.inputs)}) but {len(x_cols)} x "
+            f"column(s) were given: {', '.join(x_cols)}"
+        )
+    frame = tbl.as_frame(data)
+    n_input = len(frame)
+    frame = tbl.apply_derive(frame, listify(settings.get("derive")))
+    frame = tbl.apply_where(frame, listify(settings.get("where")))
+    n_filtered = n_input - len(frame)
+    frame, excluded = _exclude(frame, y, int(settings.get("drop_top_y") or 0))
+    index = list(frame.index)
+    X = np.stack([tbl.column_values(frame, c, "x") for c in x_cols])
+    yv = tbl.column_values(frame, y, "y")
+    for col, values, positive in zip(x_cols, X, law.input_is_logged):
+        tbl.check_values(values, col, positive, index)
+    tbl.check_values(yv, y, True, index)
+    _check_enough(law, X, yv, x_cols)
+    return Prepared(X, yv, _groups(frame, settings.get("bootstrap_group")), x_cols, y, sum(excluded.values()),
+                    excluded, n_filtered, n_input)
+
+
+def _exclude(frame, y, drop_top_y):
+    """Drop runs whose status is not ok, then the drop_top_y largest y; return the rest and {reason: count}."""
+    excluded: dict[str, int] = {}
+    if "status" in frame.columns:
+        status = frame["status"].astype(str)
+        for value, count in status[status != "ok"].value_counts().items():
+            excluded[f"status={value}"] = int(count)
+        frame = frame[status == "ok"]
+    if drop_top_y:
+        ys = tbl.column_values(frame, y, "y")
+        if drop_top_y >= len(frame):
+            raise FitInputError(f"--drop-top-y {drop_top_y} would drop all {len(frame)} rows")
+        order = np.argsort(ys, kind="stable")
+        frame = frame.iloc[np.sort(order[: len(frame) - drop_top_y])]
+        excluded["drop_top_y"] = drop_top_y
+    return frame, excluded
+
+
+def _check_enough(law, X, y, x_cols):
+    n = y.shape[0]
+    if n < law.n_params:
+        raise FitInputError(
+            f"{n} point(s) after filtering but law {law.name!r} has {law.n_params} parameters "
+            f"({', '.join(law.natural)}); need at least {law.n_params}"
+        )
+    for col, values in zip(x_cols, X):
+        if np.unique(values).size < 2:
+            raise FitInputError(f"x column {col!r} has a single distinct value ({values[0]!r}); nothing to fit")
+
+
+def _groups(frame, group):
+    if not group:
+        return None
+    if group not in frame.columns:
+        raise FitInputError(
+            f"missing bootstrap group column {group!r}; the table has columns: {', '.join(map(str, frame.columns))}"
+        )
+    return frame[group].astype(str).to_numpy()
