@@ -20,11 +20,12 @@ def add_input_arguments(parser) -> None:
 def load_inputs(args):
     """(metrics, curves, fits, config) named by the arguments of add_input_arguments."""
     import json
-    from pathlib import Path
 
-    from ..config import ConfigError, load_config
-    from ..report.build import read_table
-    from ..report.fits import load_fit
+    import pandas as pd
+
+    from ..config import load_config
+    from ..fitting.table import read_table
+    from ..report.fits import load_fits
 
     if args.config_json:
         config = json.loads(args.config_json)
@@ -32,16 +33,9 @@ def load_inputs(args):
         config = load_config(args.config)
     else:
         config = {}
-    if not Path(args.metrics).exists():
-        raise ConfigError(f"metrics file not found: {args.metrics}")
     metrics = read_table(args.metrics)
-    curves = read_table(args.curves)
-    fits = []
-    for path in args.fits:
-        fit = load_fit(path)
-        fit["_sweep"] = Path(path).parent.name  # .../fits/SWEEP/LAW.json
-        fits.append(fit)
-    return metrics, curves, fits, config
+    curves = read_table(args.curves) if args.curves else pd.DataFrame()
+    return metrics, curves, load_fits(args.fits), config
 
 
 def add_arguments(parser) -> None:

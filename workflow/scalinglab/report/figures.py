@@ -1,7 +1,8 @@
 """Every figure of the report and the paper, one function each, plus deterministic saving.
 
-Figures take plain DataFrames (rows of metrics.parquet / curves.parquet) and fit dicts, and return a matplotlib Figure.
-They never draw one artist per run beyond a scatter, so a 10,000-run study stays fast; dense scatters are rasterised.
+Figures take plain DataFrames (rows of metrics.parquet / curves.parquet) and fits (`report.fits.SweepFit`), and return
+a matplotlib Figure. Every curve, band and optimum comes from the fitting API; figures only draw. They never draw one
+artist per run beyond a scatter, so a 10,000-run study stays fast; dense scatters are rasterised.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import atomic
-from .fits import Predictor, ci_level, predictor, x_columns, y_column
+from ..fitting import predict
+from ..fitting.allocation import frontier, frontier_point
 
 ONE_COLUMN = (3.4, 2.6)  # inches: one column of a two-column paper
 TWO_COLUMN = (7.0, 2.8)
@@ -107,7 +109,8 @@ def slug(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-def _ok(runs, columns):
+def ok_runs(runs, columns):
+    """The ok runs with a finite, positive value in every column (what a log-log figure can draw)."""
     import pandas as pd
 
     frame = runs
@@ -133,14 +136,14 @@ def _law_colours(n):
     return sns.color_palette("colorblind", max(n, 1))[1:] + sns.color_palette("colorblind", 1)
 
 
-def scaling_figure(runs, fits: list[dict], size=REPORT, title: str | None = None):
-    """Loss against the size axis on log-log axes: every seed's point, each 1-D fit, its bootstrap band and
+def scaling_figure(runs, fits: list, size=REPORT, title: str | None = None):
+    """Loss against the size axis on log-log axes: every seed's point, each one-input fit, its bootstrap band and
     its extrapolation to 10x beyond the largest run."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    x, y = x_columns(fits[0])[0], y_column(fits[0])
-    data = _ok(runs, [x, y])
+    x, y = fits[0].result.x[0], fits[0].result.y
+    data = ok_runs(runs, [x, y])
     fig, ax = plt.subplots(figsize=size, layout="constrained")
     hue = _seed_hue(data)
     proxies = []
@@ -152,22 +155,18 @@ def scaling_figure(runs, fits: list[dict], size=REPORT, title: str | None = None
         grid = np.geomspace(xmin / 1.2, xmax * EXTRAPOLATE, 240)
         inside = grid <= xmax
         for fit, colour in zip(fits, _law_colours(len(fits))):
-            pred = predictor(fit)
-            if pred is None or pred.n_inputs != 1:
-                continue
-            curve = pred.predict(grid[None, :])
-            ax.plot(grid[inside], curve[inside], color=colour, lw=1.8, label=safe(f"{fit['law']} fit"), zorder=4)
-            ax.plot(grid[~inside], curve[~inside], color=colour, lw=1.8, ls="--", zorder=4)
-            band = pred.band(grid[None, :])
-            if band is not None:
-                ax.fill_between(grid, band[0], band[1], color=colour, alpha=0.2, lw=0, zorder=2)
+            p = predict(fit.result, {x: grid})
+            ax.plot(grid[inside], p["value"][inside], color=colour, lw=1.8, label=safe(f"{fit.law} fit"), zorder=4)
+            ax.plot(grid[~inside], p["value"][~inside], color=colour, lw=1.8, ls="--", zorder=4)
+            low, high = p["interval"]
+            if np.isfinite(low).any():
+                ax.fill_between(grid, low, high, color=colour, alpha=0.2, lw=0, zorder=2)
         ax.axvline(xmax, color="0.5", ls=":", lw=1, zorder=1)
-        if any(predictor(f) is not None for f in fits):
-            from matplotlib.lines import Line2D
-            from matplotlib.patches import Patch
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
 
-            proxies = [Line2D([], [], color="0.4", ls="--", label=f"extrapolation ({EXTRAPOLATE:g}x)"),
-                       Patch(color="0.4", alpha=0.25, label=f"{ci_level(fits[0]):.0%} bootstrap band")]
+        proxies = [Line2D([], [], color="0.4", ls="--", label=f"extrapolation ({EXTRAPOLATE:g}x)"),
+                   Patch(color="0.4", alpha=0.25, label=f"{fits[0].result.ci:.0%} bootstrap band")]
     ax.set_xscale("log")
     _log_y(ax)
     ax.set_xlabel(label(x))
@@ -204,26 +203,25 @@ def _outside_legend(ax, extra=(), **kwargs):
         )
 
 
-def residuals_figure(runs, fits: list[dict], size=REPORT, title: str | None = None):
+def residuals_figure(runs, fits: list, size=REPORT, title: str | None = None):
     """Log residuals log(y) - log(fit) of each fit at its points, in percent."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=size, layout="constrained")
     markers = "osD^v<>"
     for i, (fit, colour) in enumerate(zip(fits, _law_colours(len(fits)))):
-        xs, y = x_columns(fit), y_column(fit)
-        data = _ok(runs, xs + [y])
-        pred = predictor(fit)
-        if pred is None or not len(data):
+        xs, y = fit.result.x, fit.result.y
+        data = ok_runs(runs, xs + [y])
+        if not len(data):
             continue
-        X = np.vstack([data[c].to_numpy(float) for c in xs])
+        fitted = predict(fit.result, {c: data[c].to_numpy(float) for c in xs}, intervals=False)["value"]
         with np.errstate(all="ignore"):
-            resid = 100 * (np.log(data[y].to_numpy(float)) - np.log(pred.predict(X)))
+            resid = 100 * (np.log(data[y].to_numpy(float)) - np.log(fitted))
         ax.scatter(data[xs[0]].to_numpy(float), resid, s=18, color=colour, marker=markers[i % len(markers)],
-                   label=safe(fit["law"]), alpha=0.85, rasterized=len(data) > RASTERIZE_ABOVE, edgecolor="none")
+                   label=safe(fit.law), alpha=0.85, rasterized=len(data) > RASTERIZE_ABOVE, edgecolor="none")
     ax.axhline(0, color="0.3", lw=1)
     ax.set_xscale("log")
-    ax.set_xlabel(label(x_columns(fits[0])[0]))
+    ax.set_xlabel(label(fits[0].result.x[0]))
     ax.set_ylabel("log residual (%)")
     if title:
         ax.set_title(safe(title), fontsize="medium")
@@ -276,7 +274,7 @@ def accuracy_figure(runs, x: str, size=REPORT, title: str | None = None):
     import seaborn as sns
 
     splits = accuracy_columns(runs)
-    data = _ok(runs, [x])
+    data = ok_runs(runs, [x])
     long = pd.concat([
         pd.DataFrame({x: data[x].astype(float), "accuracy": data[col].astype(float), "split": name})
         for col, name in splits.items()
@@ -311,82 +309,41 @@ def compute_column(runs) -> str | None:
     return None
 
 
-def isoflop_profiles(runs, n: str, y: str, max_bins: int = 8) -> dict | None:
-    """Approach 2: group runs by compute, fit a parabola of loss in log N per group, keep interior minima, then
-    fit N_opt against C as a power law. None when the runs do not vary both N and D enough."""
-    import pandas as pd
-
-    c = compute_column(runs)
-    if c is None:
-        return None
-    data = _ok(runs, [n, y, c]).copy()
-    if len(data) < 6 or data[n].nunique() < 3:
-        return None
-    logc = np.log10(data[c].astype(float))
-    rounded = logc.round(1)
-    if rounded.nunique() <= max_bins * 2:
-        data["bin"] = rounded
-    else:
-        data["bin"] = pd.qcut(logc, max_bins, labels=False, duplicates="drop")
-    profiles, refused = [], []
-    for _key, group in data.groupby("bin", sort=True):
-        if group[n].nunique() < 3:
-            continue
-        ln = np.log(group[n].astype(float).to_numpy())
-        loss = group[y].astype(float).to_numpy()
-        a2, a1, a0 = np.polyfit(ln, loss, 2)
-        C = float(np.exp(np.log(group[c].astype(float)).mean()))
-        profile = {"C": C, "logN": ln, "loss": loss, "coef": (a2, a1, a0), "N_opt": None}
-        vertex = -a1 / (2 * a2) if a2 > 0 else None
-        if vertex is not None and ln.min() < vertex < ln.max():
-            profile["N_opt"] = float(np.exp(vertex))
-            profile["loss_opt"] = float(a0 - a1 ** 2 / (4 * a2))
-        else:
-            refused.append({"C": C, "why": "parabola opens downwards" if a2 <= 0 else "minimum outside the sizes run"})
-        profiles.append(profile)
-    if len(profiles) < 2:
-        return None
-    good = [p for p in profiles if p["N_opt"] is not None]
-    result = {"compute": c, "profiles": profiles, "refused": refused, "exponent": None}
-    if len(good) >= 2:
-        slope, intercept = np.polyfit(np.log([p["C"] for p in good]), np.log([p["N_opt"] for p in good]), 1)
-        result.update(exponent=float(slope), intercept=float(intercept))
-    return result
-
-
-def isoflop_figure(iso: dict, n: str, y: str, fit2d: dict | None = None, size=REPORT, title: str | None = None):
+def isoflop_figure(iso: dict, fit2d=None, size=REPORT, title: str | None = None):
+    """Approach 2 as `fitting.isoflop` found it (left: each compute level's runs and parabola, diamonds at interior
+    minima; right: those minima against compute with the power law), with approach 3's frontier when a two-input
+    fit is given."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(size[0], size[1] * 0.85), layout="constrained")
-    colours = sns.color_palette("viridis", len(iso["profiles"]))
-    for profile, colour in zip(iso["profiles"], colours):
-        ln = profile["logN"]
-        ax.scatter(np.exp(ln), profile["loss"], s=14, color=colour, edgecolor="none",
-                   rasterized=len(ln) > RASTERIZE_ABOVE)
-        grid = np.linspace(ln.min(), ln.max(), 60)
-        ax.plot(np.exp(grid), np.polyval(profile["coef"], grid), color=colour, lw=1.2, label=f"C={profile['C']:.2g}")
-        if profile["N_opt"] is not None:
-            ax.plot([profile["N_opt"]], [profile["loss_opt"]], marker="D", color=colour, mec="black", mew=0.6, ms=5)
+    levels = sorted(iso["budgets"] + iso["refused"], key=lambda b: b["C"])
+    colours = sns.color_palette("viridis", len(levels))
+    for level, colour in zip(levels, colours):
+        sizes = np.asarray(level["sizes"])
+        ax.scatter(sizes, level["losses"], s=14, color=colour, edgecolor="none",
+                   rasterized=len(sizes) > RASTERIZE_ABOVE)
+        if "coef" in level:
+            grid = np.linspace(np.log(sizes.min()), np.log(sizes.max()), 60)
+            ax.plot(np.exp(grid), np.polyval(level["coef"], grid), color=colour, lw=1.2, label=f"C={level['C']:.2g}")
+        if "N_opt" in level:
+            ax.plot([level["N_opt"]], [level["loss_opt"]], marker="D", color=colour, mec="black", mew=0.6, ms=5)
     ax.set_xscale("log")
-    ax.set_xlabel(label(n))
-    ax.set_ylabel(label(y))
+    ax.set_xlabel(label(iso["size"]))
+    ax.set_ylabel(label(iso["loss"]))
     ax.set_title("IsoFLOP profiles", fontsize="small")
-    if len(iso["profiles"]) <= 8:
+    if len(levels) <= 8 and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="xx-small")
-    good = [p for p in iso["profiles"] if p["N_opt"] is not None]
-    cs = np.array([p["C"] for p in good])
-    if len(good):
-        ax2.scatter(cs, [p["N_opt"] for p in good], color="C0", zorder=3, s=20, label="IsoFLOP minima")
-    if iso.get("exponent") is not None:
+    cs = np.array([b["C"] for b in iso["budgets"]])
+    if len(cs):
+        ax2.scatter(cs, [b["N_opt"] for b in iso["budgets"]], color="C0", zorder=3, s=20, label="IsoFLOP minima")
         grid = np.geomspace(cs.min(), cs.max() * EXTRAPOLATE, 50)
-        ax2.plot(grid, np.exp(iso["intercept"]) * grid ** iso["exponent"], color="C0", lw=1.3,
-                 label=f"approach 2: N_opt ∝ C^{iso['exponent']:.2f}")
-    if fit2d is not None and len(good):
-        frontier = optimal_frontier(fit2d, np.geomspace(cs.min(), cs.max() * EXTRAPOLATE, 50))
-        if frontier is not None:
-            ax2.plot(frontier["C"], frontier["N"], color="C1", lw=1.3, ls="--",
-                     label=safe(f"approach 3 ({fit2d['law']})"))
+        if iso.get("a") is not None:
+            ax2.plot(grid, iso["k"] * grid ** iso["a"], color="C0", lw=1.3,
+                     label=f"approach 2: N_opt ∝ C^{iso['a']:.2f}")
+        line = frontier(fit2d.result, grid, band=False) if fit2d is not None else None
+        if line is not None:
+            ax2.plot(line["C"], line["N"], color="C1", lw=1.3, ls="--", label=safe(f"approach 3 ({fit2d.law})"))
     ax2.set_xscale("log")
     _log_y(ax2)
     ax2.set_xlabel(label(iso["compute"]))
@@ -399,41 +356,15 @@ def isoflop_figure(iso: dict, n: str, y: str, fit2d: dict | None = None, size=RE
     return fig
 
 
-def optimal_frontier(fit: dict, C, n_grid: int = 240, pred: Predictor | None = None, band: bool = False,
-                     max_draws: int = 400):
-    """Numerically, for each compute C (= 6 N D), the N minimising the fitted L(N, D=C/6N), the loss there and,
-    optionally, the bootstrap band of that optimal loss."""
-    pred = pred or predictor(fit)
-    if pred is None or pred.n_inputs != 2:
-        return None
-    C = np.asarray(C, dtype=float)
-    logn = np.linspace(np.log(C.min() / 6) / 2 - 12, np.log(C.max() / 6) / 2 + 12, n_grid)
-    N = np.exp(logn)[None, :].repeat(len(C), 0)
-    D = C[:, None] / (6 * N)
-    X = np.vstack([N.ravel(), D.ravel()])
-    loss = pred.predict(X).reshape(len(C), n_grid)
-    loss = np.where(np.isfinite(loss), loss, np.inf)
-    best = loss.argmin(axis=1)
-    out = {"C": C, "N": N[np.arange(len(C)), best], "loss": loss[np.arange(len(C)), best]}
-    out["D"] = C / (6 * out["N"])
-    if band and pred.boot is not None and len(pred.boot) >= 5:
-        draws = pred.law.predict(pred.boot[:max_draws], X).reshape(-1, len(C), n_grid)
-        draws = np.where(np.isfinite(draws), draws, np.inf).min(axis=2)
-        draws = np.where(np.isfinite(draws), draws, np.nan)
-        ci = ci_level(fit)
-        out["low"], out["high"] = np.nanquantile(draws, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0)
-    return out
-
-
-def compute_scaling_figure(runs, fit: dict, size=REPORT, title: str | None = None):
+def compute_scaling_figure(runs, fit, size=REPORT, title: str | None = None):
     """For a two-input law L(N, D): loss against compute with every point coloured by N, the fitted loss along
-    the compute-optimal frontier, its bootstrap band and its extrapolation to 10x beyond the largest run."""
+    the compute-optimal frontier (closed form), its bootstrap band and its extrapolation to 10x beyond the largest
+    run."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    n, d = x_columns(fit)[:2]
-    y = y_column(fit)
-    data = _ok(runs, [n, d, y])
+    (n, d), y = fit.result.x[:2], fit.result.y
+    data = ok_runs(runs, [n, d, y])
     fig, ax = plt.subplots(figsize=size, layout="constrained")
     if len(data):
         C = 6 * data[n].astype(float) * data[d].astype(float)
@@ -441,15 +372,15 @@ def compute_scaling_figure(runs, fit: dict, size=REPORT, title: str | None = Non
                             edgecolor="none", rasterized=len(data) > RASTERIZE_ABOVE, zorder=3)
         fig.colorbar(points, ax=ax, label=label(n))
         grid = np.geomspace(C.min(), C.max() * EXTRAPOLATE, 120)
-        frontier = optimal_frontier(fit, grid, band=True)
-        if frontier is not None:
+        line = frontier(fit.result, grid)
+        if line is not None:
             inside = grid <= C.max()
-            ax.plot(grid[inside], frontier["loss"][inside], color="C3", lw=1.8, label="fit at compute-optimal N, D")
-            ax.plot(grid[~inside], frontier["loss"][~inside], color="C3", lw=1.8, ls="--",
+            ax.plot(grid[inside], line["loss"][inside], color="C3", lw=1.8, label="fit at compute-optimal N, D")
+            ax.plot(grid[~inside], line["loss"][~inside], color="C3", lw=1.8, ls="--",
                     label=f"extrapolation to {EXTRAPOLATE:g}x")
-            if "low" in frontier:
-                ax.fill_between(grid, frontier["low"], frontier["high"], color="C3", alpha=0.2, lw=0,
-                                label=f"{ci_level(fit):.0%} bootstrap band")
+            if "low" in line:
+                ax.fill_between(grid, line["low"], line["high"], color="C3", alpha=0.2, lw=0,
+                                label=f"{fit.result.ci:.0%} bootstrap band")
         ax.axvline(C.max(), color="0.5", ls=":", lw=1)
     ax.set_xscale("log")
     _log_y(ax)
@@ -462,37 +393,36 @@ def compute_scaling_figure(runs, fit: dict, size=REPORT, title: str | None = Non
     return fig
 
 
-def figure4_figure(runs, fit: dict, references: list[dict] | None = None, size=REPORT, title: str | None = None):
+def figure4_figure(runs, fit, references: list[dict] | None = None, size=REPORT, title: str | None = None):
     """Like Hoffmann et al. (2022) Figure 4 (left): runs in the (compute, parameters) plane coloured by loss,
     iso-loss contours of the fitted law, and its efficient frontier (with reference frontiers, if given)."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    n, d = x_columns(fit)[:2]
-    y = y_column(fit)
-    data = _ok(runs, [n, d, y])
+    (n, d), y = fit.result.x[:2], fit.result.y
+    data = ok_runs(runs, [n, d, y])
     fig, ax = plt.subplots(figsize=size, layout="constrained")
-    pred = predictor(fit)
-    if len(data) and pred is not None:
+    if len(data):
         N = data[n].astype(float).to_numpy()
         C = 6 * N * data[d].astype(float).to_numpy()
         loss = data[y].astype(float).to_numpy()
         cgrid = np.geomspace(C.min() / 3, C.max() * EXTRAPOLATE, 160)
         ngrid = np.geomspace(N.min() / 3, N.max() * 10, 140)
         CC, NN = np.meshgrid(cgrid, ngrid)
-        ZZ = pred.predict(np.vstack([NN.ravel(), (CC / (6 * NN)).ravel()])).reshape(NN.shape)
+        ZZ = predict(fit.result, {n: NN.ravel(), d: (CC / (6 * NN)).ravel()}, intervals=False)["value"]
+        ZZ = ZZ.reshape(NN.shape)
         norm = LogNorm(vmin=np.nanmin(loss), vmax=np.nanmax(loss))
         levels = np.geomspace(max(np.nanmin(loss), np.nanmin(ZZ) * 1.001), np.nanmax(loss), 12)
         ax.contour(CC, NN, ZZ, levels=levels, cmap="viridis", norm=norm, linewidths=0.8, alpha=0.8)
         points = ax.scatter(C, N, c=loss, cmap="viridis", norm=norm, s=14, edgecolor="0.2", linewidth=0.2,
                             zorder=3, rasterized=len(data) > RASTERIZE_ABOVE)
         fig.colorbar(points, ax=ax, label=label(y))
-        frontier = optimal_frontier(fit, cgrid, pred=pred)
-        ax.plot(frontier["C"], frontier["N"], color="C3", lw=2, label="efficient frontier (this fit)")
+        line = frontier(fit.result, cgrid, band=False)
+        if line is not None:
+            ax.plot(line["C"], line["N"], color="C3", lw=2, label="efficient frontier (this fit)")
         styles = iter([("C0", "--"), ("C2", ":"), ("C4", "-.")])
         for reference in references or []:
-            ref_fit = {**fit, "params": reference["params"], "bootstrap": None}
-            ref = optimal_frontier(ref_fit, cgrid)
+            ref = frontier_point(fit.result.law, reference["params"], cgrid)
             if ref is not None:
                 colour, ls = next(styles, ("0.4", "--"))
                 ax.plot(ref["C"], ref["N"], color=colour, ls=ls, lw=1.4,

@@ -23,14 +23,14 @@ def environment():
     )
 
 
-def group_fits(fits: list[dict]) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
+def group_fits(fits: list) -> dict[str, list]:
+    grouped: dict[str, list] = {}
     for fit in fits:
-        grouped.setdefault(fit["_sweep"], []).append(fit)
+        grouped.setdefault(fit.sweep, []).append(fit)
     return grouped
 
 
-def report_context(metrics, curves, fits: list[dict], config: dict, provenance: dict | None = None) -> dict:
+def report_context(metrics, curves, fits: list, config: dict, provenance: dict | None = None) -> dict:
     F.setup("notebook")
     grouped = group_fits(fits)
     sweeps, n_figures = [], 0
@@ -45,7 +45,7 @@ def report_context(metrics, curves, fits: list[dict], config: dict, provenance: 
         sweeps.append({"plan": plan, "figures": rendered, "anchor": f"sweep-{len(sweeps)}"})
     return {
         "study": str(config.get("study", "study")),
-        "headlines": build.headlines({s["plan"].name: grouped.get(s["plan"].name, []) for s in sweeps}),
+        "headlines": [line for s in sweeps for line in build.headlines(grouped.get(s["plan"].name, []))],
         "sweeps": sweeps,
         "n_figures": n_figures,
         "runs": build.runs_table(metrics),
@@ -53,7 +53,7 @@ def report_context(metrics, curves, fits: list[dict], config: dict, provenance: 
         "compute": build.compute_spent(metrics),
         "provenance": provenance or {},
         "config_json": json.dumps(config, indent=2, sort_keys=True, default=str),
-        "fit_files": [fit["_path"] for fit in fits],
+        "fit_files": [fit.path for fit in fits],
     }
 
 
