@@ -33,7 +33,8 @@ def isoflop(data, compute="C", size="N", loss="loss", bootstrap=0, seed=0, ci=0.
     levels with an interior minimum (D_opt = C / (6 N_opt)).
 
     Returns {"compute", "size", "loss", "budgets": [{C, N_opt, D_opt, loss_opt, n_points, coef, sizes, losses}],
-    "refused": [{C, why, n_points, sizes, losses, coef?}], "a", "b", "k", "interval": {a, b}}; a, b, k are None with fewer than 2 interior minima.
+    "refused": [{C, why, n_points, sizes, losses, coef?}], "a", "b", "k", "interval": {a, b}}; a, b and k are None
+    with fewer than 2 interior minima.
     With bootstrap > 0 the runs within each level are resampled for a percentile interval on a."""
     frame = tbl.as_frame(data)
     C, N, L = (tbl.column_values(frame, col, role) for col, role in ((compute, "compute"), (size, "size"),
