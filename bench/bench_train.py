@@ -6,7 +6,7 @@
    the training measurement; the higher of the two is the reference (the machines are shared: compare figures from
    the same run only).
 2. Efficiency: the largest model of the study (most parameters) trains for --steps optimizer steps through the real
-   `scalinglab.train.run_training`; achieved FLOP/s = measured FLOPs (torch.utils.flop_counter) / time in training
+   `scalinglab.trainers.builtin.run_training`; achieved FLOP/s = measured FLOPs (torch.utils.flop_counter) / time in training
    steps. Goal: >= 50% of the single-core peak.
 3. Overhead: `python -m scalinglab.cli train --spec-json ...` of that run with 2 steps, as the pipeline starts it;
    `first_step_s` = process start -> end of the first optimizer step (read from /proc by the job). Goal: <= 2 s.
@@ -80,7 +80,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
-    from scalinglab.train import run_training
+    from scalinglab.trainers.builtin import run_training
 
     spec, data_dir = largest_run(args.config, Path(args.data_root))
     spec = copy.deepcopy(spec)

@@ -3,7 +3,8 @@
 Two FLOP counts per run (1 multiply-add = 2 FLOPs; both cover training steps only, not evaluation):
 - `flops_6nd`: the analytic estimate C = 6 * D * (N + attention), D = tokens (gpt) or samples (mlp) processed by
   training steps. gpt: N = n_params_nonembedding and attention = n_layer * context * d_model per token (Kaplan et al.
-  2020: forward 2N + 2 n_layer n_ctx d, backward twice the forward). mlp: N = n_params, no attention term.
+  2020: forward 2N + 2 n_layer n_ctx d, backward twice the forward). Other families: N = n_params_nonembedding
+  (n_params for an mlp), no attention term.
 - `flops`: measured with torch.utils.flop_counter.FlopCounterMode on one real training step (forward + backward
   on one batch, every matmul including the tied output head and attention; attention counted as full, non-causal
   QK^T and AV matrices, as FlopCounterMode does for SDPA on CUDA; elementwise ops, softmax, norms and the optimizer
@@ -16,10 +17,24 @@ from __future__ import annotations
 
 
 def flops_6nd(model: str, resolved: dict, n_params: int, n_params_nonembedding: int, units: float) -> float:
+    """6 D (N + attention): N = n_params_nonembedding (equal to n_params for families without embeddings), with
+    gpt's attention term n_layer x context x d_model per token."""
     if model == "gpt":
         per_token = n_params_nonembedding + resolved["n_layer"] * resolved["context"] * resolved["d_model"]
         return 6.0 * per_token * units
-    return 6.0 * n_params * units
+    return 6.0 * n_params_nonembedding * units
+
+
+def estimated_flops(model: str, resolved: dict, n_params: int, n_params_nonembedding: int, units: float) -> float:
+    """The measured `flops` predicted in closed form, before a run (cluster requests): `flops_6nd` plus, for gpt,
+    what FlopCounterMode also counts: the tied output head (6 V d_model per token) and the masked half of
+    attention (another 6 n_layer context d_model per token)."""
+    flops = flops_6nd(model, resolved, n_params, n_params_nonembedding, units)
+    if model == "gpt":
+        head = resolved["vocab_size"] * resolved["d_model"]
+        masked_attention = resolved["n_layer"] * resolved["context"] * resolved["d_model"]
+        flops += 6.0 * (head + masked_attention) * units
+    return flops
 
 
 def _cpu_sdpa_mapping() -> dict:

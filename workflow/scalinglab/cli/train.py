@@ -70,7 +70,7 @@ def run(args) -> int:
         print("scalinglab train: give --spec-json, or --config FILE with --run RUN_ID_OR_PATH", file=sys.stderr)
         return 2
 
-    from ..train import train_with_policy
+    from ..trainers import train_with_policy
 
     label = spec.get("run_path") or spec.get("run_id") or out_dir
     attempts = f"attempt {args.attempt}/{args.max_attempts}"

@@ -1,6 +1,7 @@
 """A small decoder-only transformer in nanoGPT's plain style: pre-LayerNorm blocks, causal SDPA attention,
 GELU MLP of width 4 d_model, learned position embeddings, token embedding tied to the output head,
-every Linear/Embedding weight initialised N(0, 0.02), biases zero.
+every Linear/Embedding weight initialised N(0, 0.02), biases zero. forward(idx) returns logits; the trainer computes
+the loss, as for every family.
 
 Shapes: B batch, T context, C = d_model, H heads, D = head_dim = C / H, V vocab.
 """
@@ -66,7 +67,7 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(d_model, bias=bias)
         self.apply(_init_weights)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
         B, T = idx.shape  # token ids (B, T)
         assert self.context >= T, f"sequence of {T} tokens is longer than the context {self.context}"
         pos = torch.arange(T, device=idx.device)
@@ -74,11 +75,7 @@ class GPT(nn.Module):
         for block in self.blocks:
             x = block(x)
         x = self.ln_f(x)
-        logits = F.linear(x, self.wte.weight)  # (B, T, V), tied head
-        if targets is None:
-            return logits, None
-        loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T))
-        return logits, loss
+        return F.linear(x, self.wte.weight)  # (B, T, V) logits, tied head
 
     def num_params(self, non_embedding: bool = False) -> int:
         n = sum(p.numel() for p in self.parameters())

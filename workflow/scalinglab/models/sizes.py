@@ -3,14 +3,13 @@ architecture resolution (explicit keys or `target_params`) and the width used by
 
 The nn.Modules live in gpt.py and mlp.py (which import torch); training and `scalinglab.resources` (imported by
 the Snakefile at parse time, before any data exists) both resolve sizes here, so the two can never disagree.
-`meta` is a prepared dataset's meta.json, or `scalinglab.datasets.DatasetSpec.shape(params)` before it exists.
+`meta` is a prepared dataset's meta.json, or `scalinglab.datasets.DatasetSpec.shape_meta(params)` before it exists.
+The registry of families (built-in and user) is `scalinglab.models`.
 """
 
 from __future__ import annotations
 
 import math
-
-MODELS = ("gpt", "mlp")
 
 # ------------------------------------------------------------------------------------------------------------ gpt
 
@@ -143,31 +142,3 @@ def _mlp_width_for(target: int, arch: dict) -> int:
 
 def mlp_width(arch: dict) -> int:
     return arch["width"] or arch["input_features"]
-
-
-# ------------------------------------------------------------------------------------------------- by model name
-
-_FUNCTIONS = {
-    "gpt": (gpt_resolve, gpt_count_params, gpt_width),
-    "mlp": (mlp_resolve, mlp_count_params, mlp_width),
-}
-
-
-def _functions(name: str):
-    if name not in _FUNCTIONS:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
-    return _FUNCTIONS[name]
-
-
-def resolve(name: str, architecture: dict, meta: dict) -> dict:
-    return _functions(name)[0](dict(architecture), meta)
-
-
-def count_params(name: str, resolved: dict) -> tuple[int, int]:
-    """(n_params, n_params_nonembedding) in closed form, equal to the built model's counts."""
-    return _functions(name)[1](resolved)
-
-
-def width(name: str, resolved: dict) -> int:
-    """The width used by lr_width_rule: d_model for gpt, the hidden width for mlp."""
-    return _functions(name)[2](resolved)

@@ -1,0 +1,381 @@
+"""The built-in trainer: one run of a model family on a prepared dataset, written to out_dir/run.json.
+
+    run_training(spec, data_dir, out_dir) = setup -> resume -> train_loop -> final_evaluation -> write_result
+
+Imports only numpy and torch (plus this package's light modules) so that a job starts fast.
+Determinism: with the same spec on CPU (1 thread) every metric except the timing fields in `record.TIMING_FIELDS`
+is bit-identical, including after a SIGKILL and a resume from the last checkpoint: the batch of step s is drawn from
+a generator seeded by (seed, s), the learning rate is a pure function of s, and the checkpoint holds the model,
+optimizer, RNG states and the loop's `Progress`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import checkpoint, hooks, optim, record
+from .data import Batches
+from .settings import count_steps, effective_lr, eval_steps, schedule, train_settings, units_per_step
+
+
+@dataclass
+class Setup:
+    """Everything a run needs that does not change while it trains."""
+
+    spec: dict
+    train: dict
+    out_dir: Path
+    device: object
+    threads: int
+    meta: dict
+    unit: str  # "tokens" or "samples"
+    resolved: dict  # the architecture actually built
+    n_params: int
+    n_params_nonembedding: int
+    model: object
+    batches: Batches
+    steps: int
+    per_step_units: int
+    lr: float  # peak learning rate after lr_width_rule
+    evals: set[int]
+    optimizer: object
+    clip: object
+    identity: str  # checkpoint identity: the run's and the optimizer implementation's
+
+
+@dataclass
+class Progress:
+    """The loop's state: what a checkpoint saves besides the model, the optimizer and the RNGs."""
+
+    step: int = 0
+    curve: list = field(default_factory=list)
+    loss_sum: float = 0.0  # training loss summed since the last evaluation
+    loss_count: int = 0
+    status: str = "ok"
+    diverged_step: int | None = None
+    train_s: float = 0.0  # time inside training steps (this attempt only)
+    first_step_s: float | None = None
+    resumed_from_step: int | None = None
+
+
+def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
+    """Train one run and write out_dir/run.json atomically; returns the run.json dict.
+
+    Raises on errors (the caller applies the retry and on_failure policy); a NaN/inf loss is not an error: it stops
+    the run with status "diverged"."""
+    started_at, wall_start = record.utc_now(), time.perf_counter()
+    hooks.fail_if_asked(spec, attempt)
+    run = setup(spec, data_dir, out_dir)
+    progress = resume(run)
+    train_loop(run, progress)
+    final = final_evaluation(run, progress)
+    return write_result(run, progress, final, started_at, time.perf_counter() - wall_start)
+
+
+# ---------------------------------------------------------------------------------------------------- setup
+
+
+def pick_device(requested: str):
+    import torch
+
+    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("device: cuda was requested but torch sees no CUDA device")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def configure_device(requested: str):
+    """(device, threads): one thread on CPU (deterministic, and two 1-thread jobs beat one 2-thread job);
+    deterministic algorithms on CUDA."""
+    import torch
+
+    device = pick_device(requested)
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+        return device, 1
+    # CPU kernels with one thread are deterministic already; this call imports torch._inductor (1.5 s)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return device, torch.get_num_threads()
+
+
+def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
+    """(arrays, meta) of the prepared dataset, checked against the run's dataset, parameters and unit."""
+    from .. import datasets
+
+    arrays, meta = datasets.load(data_dir)
+    if meta.get("name") != spec["dataset"]:
+        raise ValueError(f"{data_dir} holds dataset {meta.get('name')!r}, the run needs {spec['dataset']!r}")
+    if "dataset_params" in spec and json.dumps(meta.get("params"), sort_keys=True) != json.dumps(
+        datasets.get_spec(spec["dataset"]).params_with_defaults(spec["dataset_params"] or {}), sort_keys=True
+    ):
+        raise ValueError(f"{data_dir} was prepared with other parameters than the run's dataset_params: re-prepare it")
+    if spec.get("budget_unit", meta["unit"]) != meta["unit"]:
+        raise ValueError(f"budget_unit {spec['budget_unit']!r} does not match the dataset's unit {meta['unit']!r}")
+    return arrays, meta
+
+
+def build_model(spec: dict, meta: dict, device):
+    """(model, resolved architecture, n_params, n_params_nonembedding), initialised from the run's seed."""
+    import numpy as np
+    import torch
+
+    from .. import models
+
+    name = spec["model"]
+    resolved = models.resolve(name, spec.get("architecture") or {}, meta)
+    n_params, n_params_nonembedding = models.count_params(name, resolved)
+    torch.manual_seed(int(spec["seed"]))
+    np.random.seed(int(spec["seed"]) % (1 << 32))
+    model = models.build(name, resolved).to(device)
+    assert model.num_params() == n_params, "closed-form parameter count disagrees with the model"
+    return model, resolved, n_params, n_params_nonembedding
+
+
+def setup(spec: dict, data_dir, out_dir) -> Setup:
+    from .. import models
+
+    train = train_settings(spec)
+    device, threads = configure_device(spec.get("device", "auto"))
+    arrays, meta = load_data(spec, data_dir)
+    model, resolved, n_params, n_params_nonembedding = build_model(spec, meta, device)
+    context = resolved.get("context")
+    steps = count_steps(spec, train, context)
+    lr = effective_lr(train, models.width(spec["model"], resolved))
+    optimizer, clip = optim.make_optimizer(model, lr, tuple(float(b) for b in train["betas"]),
+                                           float(train["weight_decay"]))
+    return Setup(
+        spec=spec, train=train, out_dir=Path(out_dir), device=device, threads=threads, meta=meta,
+        unit=meta["unit"], resolved=resolved, n_params=n_params, n_params_nonembedding=n_params_nonembedding,
+        model=model, batches=Batches(spec, arrays, meta, train, context, device), steps=steps,
+        per_step_units=units_per_step(train, meta["unit"], context), lr=lr,
+        evals=set(eval_steps(steps, int(train["eval_points"]))), optimizer=optimizer, clip=clip,
+        identity=checkpoint.identity(spec, optim.implementation()),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- resume
+
+
+def resume(run: Setup) -> Progress:
+    """The progress saved by an earlier attempt of this run (model, optimizer and RNGs restored), or a fresh start."""
+    import numpy as np
+    import torch
+
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint.remove_torn_writes(run.out_dir)
+    state = checkpoint.load(run.out_dir / checkpoint.NAME, run.identity)
+    if state is None:
+        return Progress()
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    np.random.set_state(state["numpy_rng"])
+    progress = Progress(**state["progress"])
+    progress.train_s, progress.first_step_s = 0.0, None  # timings of this attempt
+    progress.resumed_from_step = progress.step
+    return progress
+
+
+def save_checkpoint(run: Setup, progress: Progress) -> None:
+    import numpy as np
+    import torch
+
+    checkpoint.save(run.out_dir / checkpoint.NAME, {
+        "identity": run.identity,
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": np.random.get_state(),
+        "progress": asdict(progress),
+    })
+
+
+# ---------------------------------------------------------------------------------------------------- the loop
+
+
+def compute_loss(model, task: str, x, y):
+    """(output, mean loss) of a batch: cross-entropy for lm and classification, mean squared error for regression."""
+    import torch.nn.functional as F
+
+    out = model(x)
+    if task == "lm":  # out (B, T, V), y (B, T)
+        return out, F.cross_entropy(out.view(-1, out.shape[-1]), y.reshape(-1))
+    if task == "classification":
+        return out, F.cross_entropy(out, y)
+    return out, F.mse_loss(out, y)
+
+
+def train_step(run: Setup, s: int) -> float:
+    """One optimizer update with 0-based index s; returns the batch's loss before the update."""
+    lr, beta1 = schedule(run.train, run.lr, run.steps, s)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+        if beta1 is not None:
+            group["betas"] = (beta1, group["betas"][1])
+    x, y = run.batches.train_batch(s)
+    _, loss = compute_loss(run.model, run.batches.task, x, y)
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        return loss_value
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_clip = float(run.train["grad_clip"])
+    if grad_clip > 0:
+        run.clip(list(run.model.parameters()), grad_clip)
+    run.optimizer.step()
+    return loss_value
+
+
+def evaluate_into_curve(run: Setup, progress: Progress) -> float:
+    """Validation loss at the current step, appended to the curve with the mean training loss since the last one."""
+    val_loss, val_accuracy = evaluate(run.model, run.batches, "val")
+    row = {
+        "step": progress.step,
+        run.unit: progress.step * run.per_step_units,
+        "train_loss": progress.loss_sum / progress.loss_count,
+        "val_loss": val_loss,
+        "lr": run.optimizer.param_groups[0]["lr"],
+    }
+    if val_accuracy is not None:
+        row["val_accuracy"] = val_accuracy
+    progress.curve.append(row)
+    progress.loss_sum, progress.loss_count = 0.0, 0
+    return val_loss
+
+
+def train_loop(run: Setup, progress: Progress) -> None:
+    """Steps until the plan is done or the loss is no longer finite; evaluations and timed checkpoints on the way."""
+    interval = float(run.spec.get("checkpoint_interval_s", 60))
+    kill_step = hooks.kill_step()
+    last_checkpoint = time.monotonic()
+    run.model.train()
+    while progress.step < run.steps:
+        t0 = time.perf_counter()
+        loss = train_step(run, progress.step)
+        if not math.isfinite(loss):
+            progress.status, progress.diverged_step = "diverged", progress.step + 1
+            break
+        progress.step += 1
+        progress.loss_sum += loss
+        progress.loss_count += 1
+        progress.train_s += time.perf_counter() - t0
+        if progress.first_step_s is None:
+            progress.first_step_s = record.process_age_s()
+        if progress.step in run.evals and not math.isfinite(evaluate_into_curve(run, progress)):
+            progress.status, progress.diverged_step = "diverged", progress.step
+            break
+        if progress.step == kill_step:
+            save_checkpoint(run, progress)
+            hooks.kill_now()
+        if time.monotonic() - last_checkpoint >= interval and progress.step < run.steps:
+            save_checkpoint(run, progress)
+            last_checkpoint = time.monotonic()
+
+
+# ---------------------------------------------------------------------------------------------------- final evaluation
+
+
+def evaluate(model, batches: Batches, split: str) -> tuple[float, float | None]:
+    """(mean loss, accuracy or None) on the fixed evaluation set of `split`."""
+    import torch
+    import torch.nn.functional as F
+
+    model.eval()
+    total, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for x, y in batches.eval_data(split):
+            out = model(x)
+            flat_out, flat_y = (out.reshape(-1, out.shape[-1]), y.reshape(-1)) if batches.task == "lm" else (out, y)
+            if batches.task == "regression":
+                total += float(F.mse_loss(flat_out, flat_y, reduction="sum")) / flat_y.shape[-1]
+            else:
+                total += float(F.cross_entropy(flat_out, flat_y, reduction="sum"))
+                correct += int((flat_out.argmax(-1) == flat_y).sum())
+            count += flat_y.shape[0]
+    model.train()
+    accuracy = None if batches.task == "regression" else correct / count
+    return total / count, accuracy
+
+
+def measure_flops_per_step(run: Setup) -> int:
+    """Exact FLOPs of one training step, counted on a batch the run used (the parameters are not changed)."""
+    from ..flops import measure_step_flops
+
+    def one_step():
+        x, y = run.batches.train_batch(0)
+        _, loss = compute_loss(run.model, run.batches.task, x, y)
+        loss.backward()
+
+    flops = measure_step_flops(one_step)
+    run.optimizer.zero_grad(set_to_none=True)
+    return flops
+
+
+def final_evaluation(run: Setup, progress: Progress) -> dict:
+    """Test (and, for sample tasks, training-set) loss and accuracy of the final model, and the FLOP count."""
+    final = {"flops_per_step": measure_flops_per_step(run), "test_loss": None, "test_accuracy": None,
+             "train_eval_loss": None, "train_accuracy": None}
+    if progress.status == "ok":
+        final["test_loss"], final["test_accuracy"] = evaluate(run.model, run.batches, "test")
+        if run.batches.task != "lm":
+            final["train_eval_loss"], final["train_accuracy"] = evaluate(run.model, run.batches, "train")
+    return final
+
+
+# ---------------------------------------------------------------------------------------------------- the result
+
+
+def write_result(run: Setup, progress: Progress, final: dict, started_at: str, wall_s: float) -> dict:
+    """Metrics from the loop and the final evaluation; writes run.json, removes the checkpoint unless kept."""
+    from ..flops import flops_6nd
+
+    step_flops = float(final["flops_per_step"])
+    for row in progress.curve:
+        row["flops"] = step_flops * row["step"]
+    units_seen = progress.step * run.per_step_units
+    flops = step_flops * progress.step
+    finite_vals = [r["val_loss"] for r in progress.curve if math.isfinite(r["val_loss"])]
+    last = progress.curve[-1] if (progress.curve and progress.status == "ok") else {}
+    metrics = {
+        "status": progress.status,
+        "n_params": run.n_params,
+        "n_params_nonembedding": run.n_params_nonembedding,
+        "flops_6nd": flops_6nd(run.spec["model"], run.resolved, run.n_params, run.n_params_nonembedding, units_seen),
+        "flops": flops,
+        "flops_per_step": step_flops,
+        "steps": progress.step,
+        "steps_planned": run.steps,
+        f"{run.unit}_seen": units_seen,
+        "best_val_loss": min(finite_vals) if finite_vals else None,
+        "final_val_loss": last.get("val_loss"),
+        "val_accuracy": last.get("val_accuracy"),
+        "best_val_accuracy": max((r["val_accuracy"] for r in progress.curve if "val_accuracy" in r), default=None),
+        "test_loss": final["test_loss"],
+        "test_accuracy": final["test_accuracy"],
+        "final_train_loss": last.get("train_loss"),
+        "train_eval_loss": final["train_eval_loss"],
+        "train_accuracy": final["train_accuracy"],
+        "lr_effective": run.lr,
+        "diverged_step": progress.diverged_step,
+        "error": None,
+        "wall_s": wall_s,
+        "train_s": progress.train_s,
+        "throughput": units_seen / progress.train_s if progress.train_s > 0 else None,
+        "flops_per_s": flops / progress.train_s if progress.train_s > 0 else None,
+        "peak_rss_mb": record.peak_rss_mb(),
+        "first_step_s": progress.first_step_s,
+        "resumed_from_step": progress.resumed_from_step,
+    }
+    metrics.update({f"resolved_{k}": v for k, v in run.resolved.items()})
+    result = record.write(run.out_dir, run.spec, metrics, progress.curve, record.environment(run.device, run.threads),
+                          started_at)
+    if not run.spec.get("keep_checkpoints", False):
+        (run.out_dir / checkpoint.NAME).unlink(missing_ok=True)
+    return result

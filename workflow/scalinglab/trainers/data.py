@@ -1,0 +1,122 @@
+"""Batches for the built-in trainer: training batches as a pure function of (seed, step), fixed evaluation sets.
+
+Language models (task `lm`) draw `batch_size` windows of `context + 1` tokens at random offsets of the training split;
+other tasks walk one permutation of the run's training samples per epoch. Either way the batch of step s depends on
+nothing but (seed, s), so a resumed run sees exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+EVAL_SEED = 1234  # fixed generator for evaluation windows: identical for every run on a dataset
+EVAL_CHUNK = 4096  # samples per evaluation forward pass (non-language tasks)
+TRAIN_EVAL_SAMPLES = 10_000  # training samples re-evaluated at the end (memorisation vs held-out)
+
+
+def mix_seed(*keys: int) -> int:
+    """One 62-bit generator seed from several integers (seed, stream, step)."""
+    value = 0
+    for key in keys:
+        value = (value * 1_000_003 + key) % (1 << 62)
+    return value
+
+
+class Batches:
+    """Training batches and evaluation sets of one run, on its device."""
+
+    def __init__(self, spec: dict, arrays: dict, meta: dict, train: dict, context: int | None, device):
+        import torch
+
+        self.torch = torch
+        self.device = device
+        self.task = meta["task"]
+        self.seed = int(spec["seed"])
+        self.batch = int(train["batch_size"])
+        self.eval_batches = int(train["eval_batches"])
+        self.generator = torch.Generator()
+        if self.task == "lm":
+            self._init_tokens(arrays, int(context))
+        else:
+            self._init_samples(spec, arrays)
+        self._lm_eval: dict[str, list] = {}
+
+    def _init_tokens(self, arrays: dict, context: int) -> None:
+        torch = self.torch
+        self.context = context
+        self.splits = {k: torch.from_numpy(arrays[k]) for k in ("train", "val", "test")}
+        for name, tokens in self.splits.items():
+            if len(tokens) <= context + 1:
+                raise ValueError(f"the {name} split ({len(tokens)} tokens) is shorter than the context + 1")
+        self.offsets = torch.arange(context + 1)
+
+    def _init_samples(self, spec: dict, arrays: dict) -> None:
+        torch = self.torch
+        budget = int(spec["budget"])
+        pool = len(arrays["y_train"])
+        if budget > pool:
+            raise ValueError(f"budget {budget} samples exceeds the training pool of {spec['dataset']} ({pool} samples)")
+        # the budget takes the first `budget` samples of the (already shuffled) pool: nested, val/test fixed
+        self.x = torch.from_numpy(arrays["x_train"][:budget]).to(self.device)
+        self.y = torch.from_numpy(arrays["y_train"][:budget]).to(self.device)
+        self.eval_sets = {
+            split: (torch.from_numpy(arrays[f"x_{split}"]).to(self.device),
+                    torch.from_numpy(arrays[f"y_{split}"]).to(self.device))
+            for split in ("val", "test")
+        }
+        self._perms: dict[int, object] = {}
+
+    def _seeded(self, *keys: int):
+        return self.generator.manual_seed(mix_seed(*keys))
+
+    def train_batch(self, step: int):
+        """(x, y) of the 0-based step `step`."""
+        return self._token_batch(step) if self.task == "lm" else self._sample_batch(step)
+
+    def _token_batch(self, step: int):
+        torch = self.torch
+        tokens = self.splits["train"]
+        g = self._seeded(self.seed, 1, step)
+        starts = torch.randint(0, len(tokens) - self.context - 1, (self.batch,), generator=g)  # (B,)
+        window = tokens[starts[:, None] + self.offsets].long().to(self.device)  # (B, T + 1)
+        return window[:, :-1], window[:, 1:]
+
+    def _sample_batch(self, step: int):
+        torch = self.torch
+        n = len(self.y)
+        position, have, chunks = step * self.batch, 0, []
+        while have < self.batch:  # the sample stream is one permutation per epoch, concatenated
+            epoch, offset = divmod(position, n)
+            take = min(self.batch - have, n - offset)
+            chunks.append(self._perm(epoch)[offset : offset + take])
+            position += take
+            have += take
+        index = (torch.cat(chunks) if len(chunks) > 1 else chunks[0]).to(self.device)
+        return self.x[index], self.y[index]
+
+    def _perm(self, epoch: int):
+        if epoch not in self._perms:
+            if len(self._perms) > 2:
+                self._perms.pop(min(self._perms))
+            self._perms[epoch] = self.torch.randperm(len(self.y), generator=self._seeded(self.seed, 2, epoch))
+        return self._perms[epoch]
+
+    def eval_data(self, split: str) -> list:
+        """List of (x, y) chunks of the fixed evaluation set of `split`."""
+        if self.task == "lm":
+            if split not in self._lm_eval:
+                self._lm_eval[split] = self._token_eval_windows(split)
+            return self._lm_eval[split]
+        if split == "train":  # the run's training samples: memorisation vs held-out
+            x, y = self.x[:TRAIN_EVAL_SAMPLES], self.y[:TRAIN_EVAL_SAMPLES]
+        else:
+            x, y = self.eval_sets[split]
+        return list(zip(x.split(EVAL_CHUNK), y.split(EVAL_CHUNK)))
+
+    def _token_eval_windows(self, split: str) -> list:
+        """eval_batches x batch_size windows of the split, drawn once with a fixed generator."""
+        torch = self.torch
+        tokens = self.splits[split]
+        g = torch.Generator().manual_seed(EVAL_SEED)
+        count = self.eval_batches * self.batch
+        starts = torch.randint(0, len(tokens) - self.context - 1, (count,), generator=g)
+        windows = tokens[starts[:, None] + self.offsets].long().to(self.device)  # (count, T + 1)
+        return [(w[:, :-1], w[:, 1:]) for w in windows.split(self.batch)]
