@@ -1,7 +1,7 @@
 """Per-run cluster resources (runtime, memory, GPUs, partition) estimated from the run spec alone.
 
 The Snakefile calls these while it is parsed and while it schedules, so this module must stay cheap to import: no
-torch, no numpy. Model sizes are resolved by the torch-free `scalinglab.models.sizes` (the arithmetic training
+torch, no numpy. Model sizes are resolved by the torch-free `scalinglab.models` registry (the arithmetic training
 uses), before the dataset exists: the vocabulary and input shapes come from the dataset registry
 (`scalinglab.datasets.DatasetSpec.shape`), and the train settings default to the schema's.
 
@@ -23,9 +23,10 @@ import math
 import os
 from functools import cache
 
+from . import models
 from .datasets import get_spec
-from .models import sizes
-from .train import train_settings
+from .flops import estimated_flops
+from .trainers.settings import count_steps, train_settings, units_per_step
 
 # Throughput assumed for a runtime request. fp32 on one CPU thread reaches 10-60% of ~170 GFLOP/s at these model
 # sizes, and small models are bound by ~1-5 ms of dispatch per optimizer step (docs/cpu-sizing.md:
@@ -70,7 +71,7 @@ def site(environ=None) -> dict:
 @cache
 def _resolve(model: str, dataset: str, architecture: str, dataset_params: str) -> dict:
     meta = get_spec(dataset).shape_meta(json.loads(dataset_params))
-    return sizes.resolve(model, json.loads(architecture), meta)
+    return models.resolve(model, json.loads(architecture), meta)
 
 
 def resolved_architecture(spec: dict) -> dict:
@@ -82,33 +83,23 @@ def resolved_architecture(spec: dict) -> dict:
 
 def estimate_params(spec: dict) -> tuple[int, int]:
     """(n_params, n_params_nonembedding) of the run's model, before its dataset is prepared."""
-    return sizes.count_params(spec["model"], resolved_architecture(spec))
+    return models.count_params(spec["model"], resolved_architecture(spec))
 
 
-def training_units(spec: dict) -> tuple[float, float]:
-    """(units processed, optimizer steps): tokens for a language model, samples otherwise."""
+def training_units(spec: dict) -> tuple[int, int]:
+    """(units processed, optimizer steps): tokens for a language model, samples otherwise, counted as training
+    counts them (`scalinglab.trainers.settings.count_steps`)."""
     train = train_settings(spec)
-    batch = int(train["batch_size"])
-    per_step = batch * int(resolved_architecture(spec)["context"]) if spec["budget_unit"] == "tokens" else batch
-    if train.get("steps"):
-        steps = float(train["steps"])
-        return steps * per_step, steps
-    units = float(spec["budget"])
-    if spec["budget_unit"] != "tokens":
-        units *= float(train["epochs"])
-    return units, max(1.0, units / per_step)
+    context = resolved_architecture(spec).get("context")
+    steps = count_steps(spec, train, context)
+    return steps * units_per_step(train, spec["budget_unit"], context), steps
 
 
 def estimate_flops(spec: dict) -> float:
-    """Training FLOPs, 6 D (N + attention), as scalinglab.flops.flops_6nd counts them, plus the output head."""
+    """Training FLOPs as training will measure them (`scalinglab.flops.estimated_flops`)."""
     n_params, non_embedding = estimate_params(spec)
     units, _ = training_units(spec)
-    if spec["model"] == "gpt":
-        g = resolved_architecture(spec)
-        # non-embedding + attention (flops_6nd) + the tied output head, which a GPT computes too
-        per_token = non_embedding + g["n_layer"] * g["context"] * g["d_model"] + g["vocab_size"] * g["d_model"]
-        return 6.0 * per_token * units
-    return 6.0 * n_params * units
+    return estimated_flops(spec["model"], resolved_architecture(spec), n_params, non_embedding, units)
 
 
 def gpus(spec: dict, environ=None) -> int:
