@@ -69,7 +69,7 @@ def test_deterministic_cached_and_keyed_by_params(name, tmp_path, capsys):
 
 def test_mnist1d_pool_is_deterministic_and_isolates_global_rng(tmp_path):
     pytest.importorskip("mnist1d")
-    params = {"pool_size": 300, "test_size": 100, "val_size": 100, "seed": 3}
+    params = {"pool_size": 200, "test_size": 100, "val_size": 100, "seed": 3}
     np.random.seed(123)
     random.seed(123)
     expected_np, expected_py = np.random.random(), random.random()
@@ -83,6 +83,19 @@ def test_mnist1d_pool_is_deterministic_and_isolates_global_rng(tmp_path):
     assert meta["sizes"] == {"train": 200, "val": 100, "test": 100}
     assert arrays["x_train"].shape == (200, 40) and arrays["x_train"].dtype == np.float32
     assert set(np.unique(arrays["y_train"])) <= set(range(10))
+
+
+@pytest.mark.parametrize("name", [n for n, d in datasets.DATASETS.items() if "pool_size" in d.defaults])
+def test_pool_size_is_the_training_pool_everywhere(name, tmp_path):
+    if name == "mnist1d":
+        pytest.importorskip("mnist1d")
+    params = {"pool_size": 120, "val_size": 40, "test_size": 30}
+    if name == "teacher_student":
+        params["dim"] = 8
+    meta = datasets.prepare(name, params, tmp_path)
+    arrays, _ = datasets.load(tmp_path)
+    assert meta["sizes"] == {"train": 120, "val": 40, "test": 30}
+    assert (len(arrays["y_train"]), len(arrays["y_val"]), len(arrays["y_test"])) == (120, 40, 30)
 
 
 def test_shakespeare_char_is_pinned_and_split_at_the_tail(tmp_path):

@@ -59,9 +59,9 @@ DATASETS: dict[str, DatasetSpec] = {
             "mnist1d",
             unit="samples",
             task="classification",
-            description="MNIST-1D generated locally with mnist1d.data.make_dataset (one pool; "
-            "pool_size = train pool + test, val_size generated in addition)",
-            defaults={"pool_size": 60000, "test_size": 10000, "val_size": 5000, "seed": 0},
+            description="MNIST-1D generated locally with mnist1d.data.make_dataset (one generation of "
+            "pool_size + val_size + test_size samples, split in that order)",
+            defaults={"pool_size": 50000, "val_size": 5000, "test_size": 10000, "seed": 0},
             shape={"n_features": 40, "n_classes": 10},
         ),
         DatasetSpec(
@@ -165,7 +165,3 @@ def load(data_dir) -> tuple[dict, dict]:
     with np.load(data_dir / "data.npz") as npz:
         arrays = {key: npz[key] for key in npz.files}
     return arrays, meta
-
-
-def split_sizes(arrays: dict) -> dict:
-    return {key: len(value) for key, value in arrays.items() if not key.startswith("_")}

@@ -20,11 +20,12 @@ def isolated_global_rng():
         random.setstate(py_state)
 
 
-def check_sizes(name: str, available: int, **sizes: int) -> None:
+def check_sizes(name: str, available: int | None = None, **sizes: int) -> None:
+    """Every size is at least 1; with `available` (a fixed corpus), the held-out sizes leave training samples."""
     for key, value in sizes.items():
         if value < 1:
             raise ValueError(f"datasets.{name}.{key} must be at least 1, got {value}")
-    if sum(sizes.values()) >= available:
+    if available is not None and sum(sizes.values()) >= available:
         parts = " + ".join(f"{k}={v}" for k, v in sizes.items())
         raise ValueError(f"datasets.{name}: {parts} leaves no training samples out of {available}")
 

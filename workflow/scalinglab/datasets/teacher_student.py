@@ -36,7 +36,7 @@ def generate(params: dict):
     pool, n_val, n_test = int(params["pool_size"]), int(params["val_size"]), int(params["test_size"])
     if dim < 1 or a <= 1:
         raise ValueError("datasets.teacher_student: dim >= 1 and spectrum_exponent > 1 are required")
-    check_sizes("teacher_student", pool + n_val + n_test + 1, val_size=n_val, test_size=n_test)
+    check_sizes("teacher_student", pool_size=pool, val_size=n_val, test_size=n_test)
     rng = np.random.default_rng(int(params["seed"]))
     weights = rng.standard_normal(dim)
     scale = np.arange(1, dim + 1, dtype=np.float64) ** (-a / 2)
