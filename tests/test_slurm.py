@@ -71,11 +71,11 @@ def copy_checkout(dest: Path) -> Path:
     return dest
 
 
-def slurm_snakemake(*args, cwd, timeout=300, profile="slurm"):
+def slurm_snakemake(*args, cwd, timeout=300, profile="slurm", env=None):
     """`snakemake --profile slurm ...` in cwd, as a user types it, with a short first status check for tests."""
     command = ["timeout", "-k", "15", str(timeout), sys.executable, "-m", "snakemake", "--profile", profile,
                "--slurm-init-seconds-before-status-checks", "2", *map(str, args)]
-    return subprocess.Popen(command, cwd=cwd, env=env_with_venv(), stdout=subprocess.PIPE,
+    return subprocess.Popen(command, cwd=cwd, env=env_with_venv(**(env or {})), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
@@ -142,17 +142,19 @@ def slurm_study(cluster, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fault_runs(slurm_study, tmp_path_factory):
-    """tests/slurm/flaky.yaml (every run fails once) and broken.yaml (fails always), side by side on the cluster.
+    """tests/slurm/flaky.yaml (every run fails once) and broken.yaml (fails always), side by side on the cluster,
+    through the trainer's test hook SCALINGLAB_TEST_FAIL_ATTEMPTS (sbatch exports the environment to the jobs).
     Both reuse the mnist1d data that slurm_study prepared (same generation parameters)."""
     root, rc, _ = slurm_study
     assert rc == 0, "the main SLURM study failed; fault tests need its prepared data"
     runs = {}
-    for name in ("flaky", "broken"):
+    for name, failing_attempts in (("flaky", "1"), ("broken", "99")):
         workdir = tmp_path_factory.mktemp(f"slurm_{name}")
         shutil.copytree(root / "results" / "data" / "mnist1d", workdir / "results" / "data" / "mnist1d")
         shutil.copy(REPO / "tests" / "slurm" / f"{name}.yaml", workdir / f"{name}.yaml")
         process = slurm_snakemake("--snakefile", root / "Snakefile", "--configfile", f"{name}.yaml",
-                                  cwd=workdir, profile=root / "slurm", timeout=240)
+                                  cwd=workdir, profile=root / "slurm", timeout=240,
+                                  env={"SCALINGLAB_TEST_FAIL_ATTEMPTS": failing_attempts})
         runs[name] = (workdir, process)
     return {name: (workdir, *finish(process, timeout=270)) for name, (workdir, process) in runs.items()}
 
