@@ -142,3 +142,18 @@ def test_teacher_student_truth_is_exact(tmp_path):
         coef = np.linalg.lstsq(x[:, :n], y, rcond=None)[0]
         empirical = float(np.mean((xt[:, :n] @ coef - yt) ** 2))
         assert empirical == pytest.approx(loss[n], rel=0.05)
+
+
+def test_documented_dataset_defaults_are_the_registry_defaults(repo):
+    """config/README.md repeats the registry's defaults for readers; the registry is the one source."""
+    documented, name = {}, None
+    for line in (repo / "config" / "README.md").read_text().splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or cells[2] in ("key", "---"):
+            continue
+        name = cells[0] or name
+        if name in datasets.DATASETS:
+            documented.setdefault(name, {})[cells[2]] = cells[3]
+    assert set(documented) == set(datasets.DATASETS)
+    for name, spec in datasets.DATASETS.items():
+        assert documented[name] == {k: str(v) for k, v in spec.defaults.items()}, name
