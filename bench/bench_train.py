@@ -6,8 +6,8 @@
    the training measurement; the higher of the two is the reference (the machines are shared: compare figures from
    the same run only).
 2. Efficiency: the largest model of the study (most parameters) trains for --steps optimizer steps through the real
-   `scalinglab.trainers.builtin.run_training`; achieved FLOP/s = measured FLOPs (torch.utils.flop_counter) / time in training
-   steps. Goal: >= 50% of the single-core peak.
+   `scalinglab.trainers.builtin.run_training`; achieved FLOP/s = measured FLOPs (torch.utils.flop_counter) / time in
+   training steps. Goal: >= 50% of the single-core peak.
 3. Overhead: `python -m scalinglab.cli train --spec-json ...` of that run with 2 steps, as the pipeline starts it;
    `first_step_s` = process start -> end of the first optimizer step (read from /proc by the job). Goal: <= 2 s.
    Also the whole 2-step job's wall time (start-up + final evaluation + FLOP count + run.json).
