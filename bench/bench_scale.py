@@ -23,8 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from scalinglab.aggregate import aggregate_runs  # noqa: E402
-from scalinglab.config import validate_config  # noqa: E402
-from scalinglab.sweep import expand  # noqa: E402
+from scalinglab.config import expand, validate_config  # noqa: E402
 
 
 def study(n_runs: int) -> dict:

@@ -53,8 +53,7 @@ def matmul_peak_gflops(sizes=(512, 1024, 2048), repeats=3) -> dict:
 
 def largest_run(config_path: str, data_root: Path) -> tuple[dict, Path]:
     from scalinglab import datasets, models
-    from scalinglab.config import load_config
-    from scalinglab.sweep import expand
+    from scalinglab.config import expand, load_config
 
     specs = expand(load_config(config_path))
     best, best_n = None, -1

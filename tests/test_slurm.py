@@ -20,8 +20,7 @@ import yaml
 from conftest import REPO, system_unavailable
 
 from scalinglab import resources
-from scalinglab.config import load_config
-from scalinglab.sweep import expand
+from scalinglab.config import expand, load_config
 
 CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
 # metrics.parquet columns that measure the machine, not the run: they may differ between two executions

@@ -1,8 +1,7 @@
 
 import pytest
 
-from scalinglab.config import ConfigError, validate_config
-from scalinglab.sweep import expand, human_count, runs_table, size_label
+from scalinglab.config import ConfigError, expand, human_count, runs_table, size_label, validate_config
 
 
 def study(**sweep_overrides):
@@ -60,8 +59,8 @@ def test_duplicate_sizes_and_sweep_names_are_refused():
         expand(study(sizes=[{"d_model": 16}, {"d_model": 16}]))
     config = study()
     config["sweeps"].append(dict(config["sweeps"][0]))
-    with pytest.raises(ConfigError, match="unique"):
-        expand(config)
+    with pytest.raises(ConfigError, match=r"sweeps\[1\]\.name: 'gpt_width' is already the name of sweeps\[0\]"):
+        validate_config(config)
 
 
 def test_unknown_dataset_parameter_is_named():

@@ -10,8 +10,7 @@ import pytest
 import yaml
 from conftest import REPO, snakemake
 
-from scalinglab.config import load_config
-from scalinglab.sweep import expand
+from scalinglab.config import expand, load_config
 
 pytestmark = pytest.mark.slow
 

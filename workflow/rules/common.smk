@@ -2,7 +2,7 @@ import os
 import shlex
 import sys
 
-from snakemake.utils import validate
+from snakemake.exceptions import WorkflowError
 
 # The workflow and its jobs run the package from this checkout, so they also work where it is not
 # installed, e.g. in `--sdm conda` environments, which cannot install it (see envs/scalinglab.yaml).
@@ -15,9 +15,20 @@ shell.prefix(
     + "${{PYTHONPATH:+:$PYTHONPATH}}; "
 )
 
-from scalinglab.sweep import canonical_json, expand as expand_runs
+from scalinglab.config import (
+    canonical_json,
+    expand as expand_runs,
+    fit_settings,
+    fitted_blocks,
+    run_table_config,
+    validate_config,
+    ConfigError,
+)
 
-validate(config, "../schemas/config.schema.yaml")
+try:
+    validate_config(config)
+except ConfigError as error:
+    raise WorkflowError(str(error))
 SCALINGLAB_ENV = "../../envs/scalinglab.yaml"
 
 # Every run of the study, keyed by its readable path under results/runs/.
@@ -27,10 +38,7 @@ RUNS = (
     else {}
 )
 # Trained sweeps and external (CSV) sweeps are fitted and reported alike.
-SWEEPS = {
-    sweep["name"]: sweep
-    for sweep in config.get("sweeps", []) + config.get("external", [])
-}
+SWEEPS = fitted_blocks(config)
 
 
 def dataset_files(wildcards):
@@ -53,13 +61,11 @@ def train_spec_json(wildcards):
     return canonical_json(RUNS[wildcards.run])
 
 
-def fit_settings(sweep_name):
-    """The study's fit block with the sweep's own overrides on top."""
-    settings = {**config["fit"], **SWEEPS[sweep_name]["fit"]}
-    # Resampling runs means resampling rows (one per run_id); by seed, whole seeds at a time.
-    settings["bootstrap_group"] = {"run": "run_id", "seed": "seed"}[
-        settings["bootstrap_unit"]
-    ]
+def sweep_fit_settings(wildcards):
+    """The fit settings of one sweep, except `laws` (the law is a wildcard): the fit rule's rerun trigger."""
+    settings = fit_settings(config, wildcards.sweep)
+    settings.pop("laws")
+    settings["backtest_holdouts"] = ",".join(map(str, settings["backtest_holdouts"]))
     return settings
 
 
@@ -67,21 +73,8 @@ def fit_targets():
     return [
         f"results/fits/{name}/{law}.json"
         for name in SWEEPS
-        for law in fit_settings(name)["laws"]
+        for law in fit_settings(config, name)["laws"]
     ]
-
-
-def run_table_config():
-    """The config keys the run table is expanded from (aggregate's view of the study)."""
-    keys = (
-        "device",
-        "checkpoint_interval_s",
-        "keep_checkpoints",
-        "on_failure",
-        "datasets",
-        "sweeps",
-    )
-    return {key: config[key] for key in keys if key in config}
 
 
 def run_files():

@@ -9,12 +9,12 @@ rule fit:
         SCALINGLAB_ENV
     threads: 1
     params:
-        settings=lambda wildcards: fit_settings(wildcards.sweep),
+        settings=sweep_fit_settings,
     shell:
         "scalinglab fit {input:q} --where sweep={wildcards.sweep:q} --law {wildcards.law:q}"
         " --x {params.settings[x]:q} --y {params.settings[y]:q}"
         " --bootstrap {params.settings[bootstrap]}"
-        " --bootstrap-group {params.settings[bootstrap_group]}"
+        " --bootstrap-unit {params.settings[bootstrap_unit]}"
         " --huber-delta {params.settings[huber_delta]} --ci {params.settings[ci]}"
-        " --seed {params.settings[seed]} --holdout {params.settings[backtest_holdout]}"
+        " --seed {params.settings[seed]} --backtest-holdouts {params.settings[backtest_holdouts]}"
         " --out {output:q} > {log:q} 2>&1"

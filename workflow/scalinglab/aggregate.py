@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from . import atomic
-from .sweep import flatten_spec
+from .config import flatten_spec
 
 # Columns that identify a run in the curves table, so it can be plotted without a join.
 CURVE_KEYS = ("run_id", "sweep", "dataset", "model", "size_label", "seed", "budget")

@@ -3,11 +3,9 @@ through the same fit and report rules as trained sweeps (`scalinglab import-exte
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
-from .config import ConfigError
+from .config import ConfigError, short_hash
 
 CURVE_COLUMNS = ["run_id", "sweep", "dataset", "model", "size_label", "seed", "budget", "step", "tokens", "samples",
                  "flops", "train_loss", "val_loss", "val_accuracy", "lr"]
@@ -61,7 +59,7 @@ def load_block(block: dict):
     if "flops" not in frame and "flops_6nd" in frame:
         frame["flops"] = frame["flops_6nd"]
     if "size_label" not in frame and n is not None:
-        from .sweep import human_count
+        from .config import human_count
 
         frame["size_label"] = [human_count(v) if np.isfinite(v) else "?" for v in n]
     frame["seed"] = frame.get("seed", 0)
@@ -72,8 +70,7 @@ def load_block(block: dict):
         index = frame[column].sort_values(ascending=False, kind="stable").index[: int(count)]
         frame.loc[index, "status"] = "excluded"
         frame.loc[index, "error"] = f"dropped: one of the {count} largest {column}"
-    ids = [hashlib.sha1(json.dumps([name, i, *map(str, row)]).encode()).hexdigest()[:12]
-           for i, row in enumerate(raw.itertuples(index=False))]
+    ids = [short_hash([name, i, *map(str, row)]) for i, row in enumerate(raw.itertuples(index=False))]
     frame.insert(0, "run_id", ids)
     frame.insert(1, "run_path", [f"{name}/row{i:05d}" for i in range(len(frame))])
     return frame

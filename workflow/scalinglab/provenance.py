@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
 from pathlib import Path
+
+from .config import short_hash
 
 PACKAGES = ("scalinglab", "snakemake", "torch", "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "seaborn",
             "jinja2", "mnist1d", "scikit-learn", "snakemake-executor-plugin-slurm")
 
 
 def config_hash(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return short_hash(config, length=16, algorithm="sha256")
 
 
 def git_commit(repo: str | Path = ".") -> str:

@@ -24,6 +24,7 @@ import os
 from functools import cache
 
 from . import models
+from .config import canonical_json
 from .datasets import get_spec
 from .flops import estimated_flops
 from .trainers.settings import count_steps, train_settings, units_per_step
@@ -76,9 +77,8 @@ def _resolve(model: str, dataset: str, architecture: str, dataset_params: str) -
 
 def resolved_architecture(spec: dict) -> dict:
     """The run's architecture as training resolves it, with the registry's shapes standing in for the data's."""
-    canonical = lambda value: json.dumps(value or {}, sort_keys=True)  # noqa: E731
-    return dict(_resolve(spec["model"], spec["dataset"], canonical(spec["architecture"]),
-                         canonical(spec.get("dataset_params"))))
+    return dict(_resolve(spec["model"], spec["dataset"], canonical_json(spec["architecture"] or {}),
+                         canonical_json(spec.get("dataset_params") or {})))
 
 
 def estimate_params(spec: dict) -> tuple[int, int]:

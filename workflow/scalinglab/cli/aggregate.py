@@ -26,7 +26,7 @@ def run(args) -> int:
     if args.runs:
         paths = [Path(path) for path in args.runs]
     elif args.config_json:
-        from ..sweep import expand
+        from ..config import expand
 
         paths = [root / spec["run_path"] / "run.json" for spec in expand(json.loads(args.config_json))]
     else:

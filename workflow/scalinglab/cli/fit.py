@@ -3,39 +3,58 @@ numpy/scipy/pandas are imported only inside run()."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 HELP = "fit a scaling law to a CSV/parquet table (multi-start summed Huber, bootstrap intervals)"
 
 
-def _none_or_str(value: str):
-    return None if value.lower() in ("none", "") else value
+def holdout_list(text: str) -> list[int]:
+    """'1,2,3' -> [1, 2, 3] (--backtest-holdouts)."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
+    return values
 
 
 def add_arguments(parser) -> None:
+    # The settings a study's `fit` block also has take their defaults and help from the schema (the one source).
+    from ..config.schema import defaults, description
+
+    study = defaults("fit")
     parser.add_argument("data", help="table to fit: .csv, .tsv, .json or .parquet")
     parser.add_argument(
         "--law",
-        default="saturating_power",
+        default=",".join(study["laws"]),
         help="law name (see `scalinglab laws`); several comma-separated (a,b,c) or 'all': rank them by backtest "
-        "and write a comparison; 'isoflop': approach 2 (IsoFLOP parabolas, --x size, --y loss, --isoflop-compute)",
+        "and write a comparison; 'isoflop': approach 2 (IsoFLOP parabolas, --x size, --y loss, --isoflop-compute)"
+        " (default %(default)s)",
     )
-    parser.add_argument("--x", required=True, help="x column(s), comma-separated in the law's input order")
-    parser.add_argument("--y", default="loss", help="y column (must be > 0; fitted on log y)")
+    parser.add_argument("--x", default=study["x"], help="x column(s), comma-separated in the law's input order "
+                        "(default %(default)s)")
+    parser.add_argument("--y", default=study["y"], help="y column (must be > 0; fitted on log y) (default %(default)s)")
     parser.add_argument("--out", help="write the fit JSON here (default: print it)")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
+    parser.add_argument("--bootstrap", type=int, default=study["bootstrap"],
+                        help=f"{description('fit', 'bootstrap')} (default %(default)s)")
     parser.add_argument(
-        "--bootstrap-group",
-        type=_none_or_str,
-        default=None,
-        help="resample groups of rows sharing this column's value (e.g. seed); 'none' resamples rows",
+        "--bootstrap-unit",
+        default=study["bootstrap_unit"],
+        help="what one bootstrap draw resamples: 'run' resamples rows (one per run); any other value names a column "
+        "whose groups of rows are resampled together, e.g. seed (default %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
-    parser.add_argument("--huber-delta", type=float, default=1e-3, help="Huber delta on log residuals")
-    parser.add_argument("--ci", type=float, default=0.95, help="confidence level of percentile intervals")
+    parser.add_argument("--seed", type=int, default=study["seed"],
+                        help=f"{description('fit', 'seed')} (default %(default)s)")
+    parser.add_argument("--huber-delta", type=float, default=study["huber_delta"],
+                        help=f"{description('fit', 'huber_delta')} (default %(default)s)")
+    parser.add_argument("--ci", type=float, default=study["ci"],
+                        help=f"{description('fit', 'ci')} (default %(default)s)")
     parser.add_argument(
-        "--holdout", type=int, default=0, help="backtest: refit without the K largest x values, score them"
+        "--backtest-holdouts", type=holdout_list, default=study["backtest_holdouts"], metavar="K[,K...]",
+        help=f"{description('fit', 'backtest_holdouts')} (default {','.join(map(str, study['backtest_holdouts']))})",
     )
     parser.add_argument("--drop-top-y", type=int, default=0, metavar="K", help="drop the K rows with largest y")
     parser.add_argument(
@@ -98,7 +117,7 @@ def _compare(args, laws) -> int:
     frame = tbl.as_frame(args.data)
     frame = tbl.apply_derive(frame, _listify(args.derive))
     frame = tbl.apply_where(frame, _listify(args.where))
-    holdout = args.holdout or 1
+    holdout = max(args.backtest_holdouts)
     rows = rank_laws(
         frame, args.x, args.y, laws=laws, holdout=holdout, huber_delta=args.huber_delta,
         drop_top_y=args.drop_top_y, max_iter=args.max_iter,
@@ -172,11 +191,12 @@ def run(args) -> int:
         args.x,
         args.y,
         bootstrap=args.bootstrap,
-        bootstrap_group=args.bootstrap_group,
+        bootstrap_group=None if args.bootstrap_unit == "run" else args.bootstrap_unit,
         seed=args.seed,
         huber_delta=args.huber_delta,
         ci=args.ci,
-        holdout=args.holdout,
+        # The fitting API backtests one holdout k today: the largest of the list.
+        holdout=max(args.backtest_holdouts),
         drop_top_y=args.drop_top_y,
         where=args.where,
         derive=args.derive,

@@ -13,8 +13,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..config import load_config
-    from ..sweep import expand, runs_table
+    from ..config import expand, load_config, runs_table
 
     table = runs_table(expand(load_config(args.config)))
     if args.out is None:

@@ -40,9 +40,8 @@ def _pipeline_spec(args) -> tuple[dict, str, str]:
 
 
 def _user_spec(args) -> tuple[dict, str, str]:
-    from ..config import ConfigError, load_config
+    from ..config import ConfigError, expand, load_config
     from ..datasets import cached_meta, prepare
-    from ..sweep import expand
 
     config = load_config(args.config)
     specs = expand(config)

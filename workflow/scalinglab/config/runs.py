@@ -1,25 +1,18 @@
-"""Expand a validated study config into the run table: one row per (sweep, size, budget, seed)."""
+"""The run table: a validated study expanded into one run spec per (sweep, size, budget, seed)."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 
-from .config import ConfigError
-from .datasets import DATASETS
+from .errors import ConfigError
+from .identity import canonical_json, run_id
 
-# Spec keys that do not define the run itself, so they stay out of its id.
-_ID_EXCLUDED = ("run_id", "run_path", "checkpoint_interval_s", "keep_checkpoints", "on_failure")
-
-
-def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+# The config keys the run table is expanded from (what the aggregate step needs to list a study's runs).
+RUN_TABLE_KEYS = ("device", "checkpoint_interval_s", "keep_checkpoints", "on_failure", "datasets", "sweeps")
 
 
-def run_id(spec: dict) -> str:
-    identity = {key: value for key, value in spec.items() if key not in _ID_EXCLUDED}
-    return hashlib.sha1(canonical_json(identity).encode()).hexdigest()[:12]
+def run_table_config(config: dict) -> dict:
+    return {key: config[key] for key in RUN_TABLE_KEYS if key in config}
 
 
 def human_count(value: float) -> str:
@@ -43,6 +36,8 @@ def size_label(size: dict) -> str:
 
 
 def expand_sweep(sweep: dict, config: dict) -> list[dict]:
+    from ..datasets import DATASETS
+
     dataset = sweep["dataset"]
     if dataset not in DATASETS:
         raise ConfigError(
@@ -78,11 +73,7 @@ def expand_sweep(sweep: dict, config: dict) -> list[dict]:
 
 def expand(config: dict) -> list[dict]:
     """All run specs of a validated study, in config order. Raises ConfigError on clashes."""
-    names = [sweep["name"] for sweep in config["sweeps"]]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ConfigError(f"sweep names must be unique; repeated: {', '.join(repeated)}")
-    specs = [spec for sweep in config["sweeps"] for spec in expand_sweep(sweep, config)]
+    specs = [spec for sweep in config.get("sweeps") or [] for spec in expand_sweep(sweep, config)]
     ids_by_path: dict[str, str] = {}
     for spec in specs:
         path = spec["run_path"]
@@ -98,8 +89,7 @@ def runs_table(specs: list[dict]):
     """The run table as a DataFrame: nested spec blocks flattened into arch_*, train_*, data_* columns."""
     import pandas as pd
 
-    rows = [flatten_spec(spec) for spec in specs]
-    return pd.DataFrame(rows)
+    return pd.DataFrame([flatten_spec(spec) for spec in specs])
 
 
 def flatten_spec(spec: dict) -> dict:

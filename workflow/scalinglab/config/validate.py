@@ -1,0 +1,137 @@
+"""Load a study YAML and validate it: the JSON Schema (defaults filled in), then the checks a schema cannot express.
+
+Every error is one ConfigError whose message names the file and line (when known), the key path (e.g.
+`sweeps[0].fit.bootstrp`), the bad value and what is allowed, with a "did you mean" for near misses.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def key_path(path) -> str:
+    """('sweeps', 0, 'fit', 'x') -> 'sweeps[0].fit.x'; the top level is 'config'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "config"
+
+
+def did_you_mean(value, allowed) -> str:
+    """' (did you mean 'lr'?)' for a near miss among `allowed`, else ''."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, [str(a) for a in allowed], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_key_message(path, key, allowed) -> str:
+    return (f"{key_path([*path, key])}: unknown key {key!r}{did_you_mean(key, allowed)}; "
+            f"allowed: {', '.join(sorted(allowed))}")
+
+
+def validate_config(config: dict, source: str | Path | None = None, text: str | None = None) -> dict:
+    """Validate `config` in place, fill in the schema's defaults, run the semantic checks; return it.
+
+    `source` (the file) and `text` (its YAML) only make messages point at a file and line."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from .. import SCHEMA_PATH
+
+    try:
+        try:
+            validate(config, str(SCHEMA_PATH), set_default=True)
+        except WorkflowError as error:
+            raise _schema_error(error) from None
+        from .checks import check_study
+
+        check_study(config)
+    except ConfigError as error:
+        raise _located(error, source, text) from None
+    return config
+
+
+def _located(error: ConfigError, source, text) -> ConfigError:
+    """The error with 'FILE:LINE: ' in front when the file is known (and the line, when its key path is)."""
+    if source is None:
+        return error
+    path = error.key_path
+    line = _line_of(text, path) if text is not None and path is not None else None
+    return ConfigError(f"{source}{f':{line}' if line else ''}: {error}", path)
+
+
+def _line_of(text: str, path) -> int | None:
+    """1-based line of the key path in the YAML text (the deepest part of it that exists), or None."""
+    import yaml
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _schema_error(exc: Exception) -> ConfigError:
+    """One readable ConfigError from snakemake's wrapped jsonschema ValidationError (its cause)."""
+    cause = exc.__cause__ or exc.__context__
+    if cause is None or not hasattr(cause, "absolute_path"):
+        return ConfigError(f"invalid study config: {exc}")
+    return problem_error(cause)
+
+
+def problem_error(problem, base=()) -> ConfigError:
+    """A ConfigError from a jsonschema ValidationError found at key path `base` (its own path is relative)."""
+    if problem.validator in ("oneOf", "anyOf") and problem.context:
+        # "not valid under any of the given schemas" names nothing: report the closest alternative's failure.
+        from jsonschema.exceptions import best_match
+
+        problem = best_match(problem.context)
+    path = [*base, *problem.absolute_path]
+    if problem.validator == "additionalProperties" and isinstance(problem.instance, dict):
+        allowed = set(problem.schema.get("properties", {}))
+        unknown = sorted(set(problem.instance) - allowed)
+        if unknown:
+            return ConfigError(unknown_key_message(path, unknown[0], allowed), [*path, unknown[0]])
+    if problem.validator == "enum":
+        allowed = problem.validator_value
+        return ConfigError(f"{key_path(path)}: {problem.instance!r} is not allowed"
+                           f"{did_you_mean(problem.instance, allowed)}; allowed: {', '.join(map(str, allowed))}", path)
+    return ConfigError(f"{key_path(path)}: {problem.message}", path)
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a study YAML, validate it and return the config with defaults filled in."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    import yaml  # here, not at the top: `scalinglab train` imports this package on its start-up path
+
+    text = path.read_text()
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a study file holds a mapping of keys (study, sweeps, ...), not "
+                          f"{type(config).__name__}")
+    return validate_config(copy.deepcopy(config), source=path, text=text)
