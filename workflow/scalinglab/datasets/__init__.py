@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import atomic
+from ..config import canonical_json
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,6 @@ def get_spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-def _canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
 def cached_meta(name: str, params: dict, out_dir) -> dict | None:
     """meta.json of a prepared dataset whose generation parameters equal `params` (defaults filled), else None."""
     out_dir = Path(out_dir)
@@ -123,7 +120,7 @@ def cached_meta(name: str, params: dict, out_dir) -> dict | None:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return None
-    if meta.get("name") != name or _canonical(meta.get("params")) != _canonical(params):
+    if meta.get("name") != name or canonical_json(meta.get("params")) != canonical_json(params):
         return None
     return meta
 

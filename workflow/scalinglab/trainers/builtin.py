@@ -11,13 +11,13 @@ optimizer, RNG states and the loop's `Progress`.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..config import canonical_json
 from . import checkpoint, hooks, optim, record
 from .data import Batches
 from .settings import count_steps, effective_lr, eval_steps, schedule, train_settings, units_per_step
@@ -112,8 +112,8 @@ def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
     arrays, meta = datasets.load(data_dir)
     if meta.get("name") != spec["dataset"]:
         raise ValueError(f"{data_dir} holds dataset {meta.get('name')!r}, the run needs {spec['dataset']!r}")
-    if "dataset_params" in spec and json.dumps(meta.get("params"), sort_keys=True) != json.dumps(
-        datasets.get_spec(spec["dataset"]).params_with_defaults(spec["dataset_params"] or {}), sort_keys=True
+    if "dataset_params" in spec and canonical_json(meta.get("params")) != canonical_json(
+        datasets.get_spec(spec["dataset"]).params_with_defaults(spec["dataset_params"] or {})
     ):
         raise ValueError(f"{data_dir} was prepared with other parameters than the run's dataset_params: re-prepare it")
     if spec.get("budget_unit", meta["unit"]) != meta["unit"]:

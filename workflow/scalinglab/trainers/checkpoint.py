@@ -13,7 +13,7 @@ NAME = "checkpoint.pt"
 
 
 def identity(spec: dict, optimizer: str) -> str:
-    from ..sweep import run_id
+    from ..config import run_id
 
     return f"{run_id(spec)}/{optimizer}"
 

@@ -12,22 +12,11 @@ import math
 # torch.optim.lr_scheduler.OneCycleLR's defaults (cosine annealing, momentum cycling)
 ONECYCLE = {"pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4, "base_momentum": 0.85, "max_momentum": 0.95}
 
-_TRAIN_DEFAULTS: dict | None = None
-
-
 def train_defaults() -> dict:
     """The defaults of the `train` block of workflow/schemas/config.schema.yaml (read once; imports yaml)."""
-    global _TRAIN_DEFAULTS
-    if _TRAIN_DEFAULTS is None:
-        import yaml
+    from ..config.schema import defaults
 
-        from .. import SCHEMA_PATH
-
-        with open(SCHEMA_PATH) as handle:
-            schema = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        properties = schema["$defs"]["train"]["properties"]
-        _TRAIN_DEFAULTS = {key: value["default"] for key, value in properties.items() if "default" in value}
-    return dict(_TRAIN_DEFAULTS)
+    return defaults("train")
 
 
 class TrainSettings(dict):
