@@ -45,8 +45,8 @@ def test_fit_and_predict_pipeline_flags(tmp_path):
     out_path = tmp_path / "fits" / "a" / "saturating_power.json"
     out = cli(
         "fit", data, "--where", "sweep=a", "--law", "saturating_power", "--x", "N", "--y", "loss",
-        "--bootstrap", 200, "--bootstrap-group", "none", "--huber-delta", 1e-3, "--ci", 0.9, "--seed", 1,
-        "--holdout", 2, "--out", out_path,
+        "--bootstrap", 200, "--bootstrap-unit", "run", "--huber-delta", 1e-3, "--ci", 0.9, "--seed", 1,
+        "--backtest-holdouts", 2, "--out", out_path,
     )
     assert out.returncode == 0, out.stderr
     d = json.loads(out_path.read_text())
@@ -73,8 +73,8 @@ def test_fit_derive_and_group_bootstrap(tmp_path):
     data = _table(tmp_path)
     out_path = tmp_path / "fit.json"
     out = cli(
-        "fit", data, "--where", "sweep=b", "--derive", "D=C/(6*N)", "--x", "N", "--bootstrap", 50,
-        "--bootstrap-group", "seed", "--drop-top-y", 2, "--predict-at", "N=1e8", "--out", out_path,
+        "fit", data, "--where", "sweep=b", "--derive", "D=C/(6*N)", "--x", "N", "--y", "loss",
+        "--bootstrap", 50, "--bootstrap-unit", "seed", "--drop-top-y", 2, "--predict-at", "N=1e8", "--out", out_path,
     )
     assert out.returncode == 0, out.stderr
     d = json.loads(out_path.read_text())
@@ -98,7 +98,7 @@ def test_fit_several_laws_writes_backtest_ranking(tmp_path):
     data = _table(tmp_path)
     out_path = tmp_path / "compare.json"
     out = cli("fit", data, "--where", "sweep=a", "--law", "power,saturating_power,linear", "--x", "N",
-              "--holdout", 2, "--out", out_path)
+              "--y", "loss", "--backtest-holdouts", 2, "--out", out_path)
     assert out.returncode == 0, out.stderr
     d = json.loads(out_path.read_text())
     assert d["comparison"] == "backtest" and d["holdout"] == 2
