@@ -3,6 +3,8 @@
 import json
 import re
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -112,7 +114,7 @@ def test_lint_is_clean(tmp_path):
 
 
 def test_snakefmt_is_clean():
-    snakefmt = shutil.which("snakefmt")
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
     assert snakefmt, "snakefmt is part of the test extra"
     import subprocess
 
