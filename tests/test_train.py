@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 
 from scalinglab import datasets, trainers  # noqa: E402
 from scalinglab.cli import main as cli_main  # noqa: E402
-from scalinglab.trainers import builtin, checkpoint, hooks, optim, settings  # noqa: E402
+from scalinglab.trainers import builtin, checkpoint, divergence, hooks, optim, settings  # noqa: E402
 from scalinglab.trainers.data import Batches  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,6 +85,8 @@ def test_gpt_run_writes_contract(data, tmp_path):
     assert m["status"] == "ok" and m["steps"] == 60 and m["tokens_seen"] == 60 * 16 * 16
     assert m["final_val_loss"] < math.log(82)  # it learned something
     assert m["best_val_loss"] <= m["final_val_loss"]
+    sizes = json.loads((data / "shakespeare_char" / "meta.json").read_text())["sizes"]
+    assert m["val_eval_size"] == sizes["val"] - 1 and m["test_eval_size"] == sizes["test"] - 1  # whole splits
     assert [row["step"] for row in on_disk["curve"]] == settings.eval_steps(60, 4)
     for row in on_disk["curve"]:
         assert set(row) == {"step", "tokens", "flops", "train_loss", "val_loss", "val_accuracy", "lr"}
@@ -148,10 +150,101 @@ def test_divergence_is_recorded_with_its_step(data, tmp_path):
     assert cli_main(["train", "--spec-json", json.dumps(spec), "--data-dir", str(data / "shakespeare_char"),
                      "--out-dir", str(tmp_path)]) == 0
     m = json.loads((tmp_path / "run.json").read_text())["metrics"]
+    # NaN on some CPUs, a finite 6.7e8 on others (AVX-512): the rule makes both `diverged`
     assert m["status"] == "diverged"
+    assert m["divergence_rule"] in (divergence.NONFINITE, divergence.ABOVE_INITIAL)
     assert isinstance(m["diverged_step"], int) and 1 <= m["diverged_step"] <= 60
     assert m["steps"] < m["diverged_step"] or m["steps"] == m["diverged_step"]
-    assert m["final_val_loss"] is None and m["test_loss"] is None
+    assert m["final_val_loss"] is None and m["test_loss"] is None and m["test_loss_at_best_val"] is None
+
+
+def test_a_finite_but_exploding_loss_is_diverged_by_the_rule(data, tmp_path):
+    """Adam moves each weight by about lr per step, so lr 100 on a linear model makes the loss huge but finite on
+    every machine: only the loss_above_initial rule can catch it."""
+    spec = mlp_spec(dataset="teacher_student", lr=100.0, epochs=3, lr_schedule="constant", grad_clip=0,
+                    weight_decay=0.0, eval_points=6)
+    spec["dataset_params"] = {"dim": 32, "pool_size": 2000, "val_size": 500, "test_size": 500}
+    spec["architecture"] = {"depth": 0, "input_features": 8}
+    spec["budget"] = 2000
+    result = builtin.run_training(spec, data / "teacher_student", tmp_path)
+    m, curve = result["metrics"], result["curve"]
+    assert m["status"] == "diverged" and m["divergence_rule"] == divergence.ABOVE_INITIAL
+    assert all(math.isfinite(row["val_loss"]) for row in curve)
+    arrays, meta = datasets.load(data / "teacher_student")
+    limit = divergence.threshold(divergence.constant_prediction_loss(meta, arrays), m["initial_train_loss"])
+    above = [row["step"] for row in curve if row["val_loss"] > limit]
+    # fired at the PATIENCE-th consecutive evaluation above the limit, and training stopped there
+    assert above[-divergence.PATIENCE:] == [row["step"] for row in curve[-divergence.PATIENCE:]]
+    assert m["diverged_step"] == m["steps"] == curve[-1]["step"] < m["steps_planned"]
+
+
+def test_divergence_rule_counts_consecutive_evaluations():
+    limit = divergence.threshold(constant_loss=2.0, initial_loss=2.5)
+    assert limit == divergence.FACTOR * 2.5
+    strikes = 0
+    for loss in (1.0, 9.0, 1.0, 9.0):  # isolated spikes never fire before the last evaluation
+        strikes = divergence.strikes_after(loss, limit, strikes)
+        assert not divergence.fired(strikes, last_evaluation=False)
+    assert divergence.fired(strikes, last_evaluation=True)  # a run may not end above the limit
+    strikes = divergence.strikes_after(9.0, limit, strikes)
+    assert strikes == 2 and divergence.fired(strikes, last_evaluation=False)
+
+
+def test_language_models_end_with_a_whole_split_evaluation(data):
+    """The last evaluation and the test evaluation cover every token of their split once, in non-overlapping
+    windows of `context` tokens; the intermediate ones a fixed subset."""
+    arrays, meta = datasets.load(data / "shakespeare_char")
+    spec = gpt_spec()
+    batches = Batches(spec, arrays, meta, settings.train_settings(spec), 16, torch.device("cpu"))
+    for split in ("val", "test"):
+        chunks = batches.eval_data(split, whole=True)
+        tokens = torch.from_numpy(arrays[split]).long()
+        targets = torch.cat([y.reshape(-1) for _, y in chunks])
+        inputs = torch.cat([x.reshape(-1) for x, _ in chunks])
+        assert torch.equal(targets, tokens[1:]) and torch.equal(inputs, tokens[:-1])
+        assert all(x.shape[-1] <= 16 for x, _ in chunks)
+        subset = batches.eval_data(split)
+        assert sum(y.numel() for _, y in subset) == spec["train"]["eval_batches"] * 16 * 16
+
+    # evaluate() over those windows equals a plain loop over every window, one at a time
+    from scalinglab import models
+
+    torch.manual_seed(0)
+    resolved = models.resolve("gpt", spec["architecture"], meta)
+    model = models.build("gpt", resolved)
+    loss, accuracy = builtin.evaluate(model, batches, "val", whole=True)
+    tokens = torch.from_numpy(arrays["val"]).long()
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(tokens) - 1, 16):
+            window = tokens[start : start + 17]
+            logits = model(window[None, :-1])[0]
+            total += float(torch.nn.functional.cross_entropy(logits, window[1:], reduction="sum"))
+            correct += int((logits.argmax(-1) == window[1:]).sum())
+    assert loss == pytest.approx(total / (len(tokens) - 1), rel=1e-5)
+    assert accuracy == correct / (len(tokens) - 1)
+
+
+def test_test_loss_at_the_best_validation_checkpoint(data, tmp_path):
+    """An overfitting run: the best validation loss comes before the end, and the reported test loss at that
+    checkpoint is the test loss of the model at that step (a run stopped there, with the same constant schedule)."""
+    spec = mlp_spec(lr=0.03, lr_schedule="constant", epochs=60, eval_points=8, weight_decay=0.0)
+    spec["architecture"] = {"depth": 2, "width": 64}
+    m = builtin.run_training(copy.deepcopy(spec), data / "iris", tmp_path / "full")["metrics"]
+    curve = json.loads((tmp_path / "full" / "run.json").read_text())["curve"]
+    best = min(curve, key=lambda row: row["val_loss"])
+    assert m["best_val_step"] == best["step"] < m["steps"] and m["best_val_loss"] == best["val_loss"]
+    assert m["test_loss_at_best_val"] != m["test_loss"]
+    stopped = copy.deepcopy(spec)
+    stopped["train"]["steps"] = m["best_val_step"]
+    early = builtin.run_training(stopped, data / "iris", tmp_path / "early")["metrics"]
+    assert early["final_val_loss"] == m["best_val_loss"]
+    assert early["test_loss"] == m["test_loss_at_best_val"]
+    assert early["test_accuracy"] == m["test_accuracy_at_best_val"]
+    # a run whose best model is its last reports the same test loss twice
+    final_best = builtin.run_training(gpt_spec(), data / "shakespeare_char", tmp_path / "gpt")["metrics"]
+    assert final_best["best_val_step"] == final_best["steps"]
+    assert final_best["test_loss_at_best_val"] == final_best["test_loss"]
 
 
 def test_injected_failure_retry_and_record(data, tmp_path, capsys, monkeypatch):

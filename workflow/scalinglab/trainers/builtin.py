@@ -3,6 +3,9 @@
     run_training(spec, data_dir, out_dir) = setup -> resume -> train_loop -> final_evaluation -> write_result
 
 Imports only numpy and torch (plus this package's light modules) so that a job starts fast.
+Evaluations: log-spaced in steps (a row of the curve each); the last one, and the test evaluation, cover the whole
+split (data.py). The run keeps the model of its best validation loss and reports its test loss next to the final
+model's (`test_loss_at_best_val`). Divergence is a rule on the losses (divergence.py).
 Determinism: with the same spec on CPU (1 thread) every metric except the timing fields in `record.TIMING_FIELDS`
 is bit-identical, including after a SIGKILL and a resume from the last checkpoint: the batch of step s is drawn from
 a generator seeded by (seed, s), the learning rate is a pure function of s, and the checkpoint holds the model,
@@ -14,11 +17,11 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..config import canonical_json
-from . import checkpoint, hooks, optim, record
+from . import checkpoint, divergence, hooks, optim, record
 from .data import Batches
 from .settings import count_steps, effective_lr, eval_steps, schedule, train_settings, units_per_step
 
@@ -46,6 +49,7 @@ class Setup:
     optimizer: object
     clip: object
     identity: str  # checkpoint identity: the run's and the optimizer implementation's
+    constant_loss: float  # loss of a constant prediction, for the divergence rule
 
 
 @dataclass
@@ -58,15 +62,27 @@ class Progress:
     loss_count: int = 0
     status: str = "ok"
     diverged_step: int | None = None
+    divergence_rule: str | None = None
+    initial_loss: float | None = None  # the first training batch's loss, before any update
+    strikes: int = 0  # consecutive evaluations above the divergence threshold
+    best_val_loss: float = math.inf
+    best_val_step: int | None = None
+    best_model: dict | None = None  # a copy of the model's state at best_val_step (None while it is the current one)
     train_s: float = 0.0  # time inside training steps (this attempt only)
     first_step_s: float | None = None
     resumed_from_step: int | None = None
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def diverge(self, rule: str, step: int) -> None:
+        self.status, self.divergence_rule, self.diverged_step = "diverged", rule, step
 
 
 def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
     """Train one run and write out_dir/run.json atomically; returns the run.json dict.
 
-    Raises on errors (the caller applies the retry and on_failure policy); a NaN/inf loss is not an error: it stops
+    Raises on errors (the caller applies the retry and on_failure policy); a diverging loss is not an error: it stops
     the run with status "diverged"."""
     started_at, wall_start = record.utc_now(), time.perf_counter()
     hooks.fail_if_asked(spec, attempt)
@@ -144,6 +160,7 @@ def setup(spec: dict, data_dir, out_dir) -> Setup:
     train = train_settings(spec)
     device, threads = configure_device(spec.get("device", "auto"))
     arrays, meta = load_data(spec, data_dir)
+    constant_loss = divergence.constant_prediction_loss(meta, arrays)
     model, resolved, n_params, n_params_nonembedding = build_model(spec, meta, device)
     context = resolved.get("context")
     steps = count_steps(spec, train, context)
@@ -156,7 +173,7 @@ def setup(spec: dict, data_dir, out_dir) -> Setup:
         model=model, batches=Batches(spec, arrays, meta, train, context, device), steps=steps,
         per_step_units=units_per_step(train, meta["unit"], context), lr=lr,
         evals=set(eval_steps(steps, int(train["eval_points"]))), optimizer=optimizer, clip=clip,
-        identity=checkpoint.identity(spec, optim.implementation()),
+        identity=checkpoint.identity(spec, optim.implementation()), constant_loss=constant_loss,
     )
 
 
@@ -193,7 +210,7 @@ def save_checkpoint(run: Setup, progress: Progress) -> None:
         "optimizer": run.optimizer.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "numpy_rng": np.random.get_state(),
-        "progress": asdict(progress),
+        "progress": progress.as_dict(),
     })
 
 
@@ -234,8 +251,10 @@ def train_step(run: Setup, s: int) -> float:
 
 
 def evaluate_into_curve(run: Setup, progress: Progress) -> float:
-    """Validation loss at the current step, appended to the curve with the mean training loss since the last one."""
-    val_loss, val_accuracy = evaluate(run.model, run.batches, "val")
+    """Validation loss at the current step (the whole split at the last step), appended to the curve with the mean
+    training loss since the previous evaluation."""
+    last = progress.step == run.steps
+    val_loss, val_accuracy = evaluate(run.model, run.batches, "val", whole=last)
     row = {
         "step": progress.step,
         run.unit: progress.step * run.per_step_units,
@@ -250,31 +269,57 @@ def evaluate_into_curve(run: Setup, progress: Progress) -> float:
     return val_loss
 
 
+def keep_if_best(run: Setup, progress: Progress, val_loss: float) -> None:
+    """Remember the model of the lowest validation loss so far (the last evaluation's model is the live one)."""
+    if not val_loss < progress.best_val_loss:
+        return
+    progress.best_val_loss, progress.best_val_step = val_loss, progress.step
+    if progress.step == run.steps:
+        progress.best_model = None  # the final model itself
+    else:
+        progress.best_model = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+
+
+def check_divergence(run: Setup, progress: Progress, val_loss: float) -> None:
+    """Apply the divergence rules (divergence.py) to this evaluation."""
+    if not math.isfinite(val_loss):
+        progress.diverge(divergence.NONFINITE, progress.step)
+        return
+    limit = divergence.threshold(run.constant_loss, progress.initial_loss)
+    progress.strikes = divergence.strikes_after(val_loss, limit, progress.strikes)
+    if divergence.fired(progress.strikes, last_evaluation=progress.step == run.steps):
+        progress.diverge(divergence.ABOVE_INITIAL, progress.step)
+
+
 def train_loop(run: Setup, progress: Progress) -> None:
-    """Steps until the plan is done or the loss is no longer finite; evaluations and timed checkpoints on the way."""
+    """Steps until the plan is done or the run diverges; evaluations and timed checkpoints on the way."""
     interval = float(run.spec.get("checkpoint_interval_s", 60))
     kill_step = hooks.kill_step()
     last_checkpoint = time.monotonic()
     run.model.train()
-    while progress.step < run.steps:
+    while progress.step < run.steps and progress.status == "ok":
         t0 = time.perf_counter()
         loss = train_step(run, progress.step)
         if not math.isfinite(loss):
-            progress.status, progress.diverged_step = "diverged", progress.step + 1
+            progress.diverge(divergence.NONFINITE, progress.step + 1)
             break
+        if progress.initial_loss is None:
+            progress.initial_loss = loss
         progress.step += 1
         progress.loss_sum += loss
         progress.loss_count += 1
         progress.train_s += time.perf_counter() - t0
         if progress.first_step_s is None:
             progress.first_step_s = record.process_age_s()
-        if progress.step in run.evals and not math.isfinite(evaluate_into_curve(run, progress)):
-            progress.status, progress.diverged_step = "diverged", progress.step
-            break
+        if progress.step in run.evals:
+            val_loss = evaluate_into_curve(run, progress)
+            check_divergence(run, progress, val_loss)
+            if progress.status == "ok":
+                keep_if_best(run, progress, val_loss)
         if progress.step == kill_step:
             save_checkpoint(run, progress)
             hooks.kill_now()
-        if time.monotonic() - last_checkpoint >= interval and progress.step < run.steps:
+        if time.monotonic() - last_checkpoint >= interval and progress.step < run.steps and progress.status == "ok":
             save_checkpoint(run, progress)
             last_checkpoint = time.monotonic()
 
@@ -282,26 +327,29 @@ def train_loop(run: Setup, progress: Progress) -> None:
 # ---------------------------------------------------------------------------------------------------- final evaluation
 
 
-def evaluate(model, batches: Batches, split: str) -> tuple[float, float | None]:
-    """(mean loss, accuracy or None) on the fixed evaluation set of `split`."""
+def evaluate(model, batches: Batches, split: str, whole: bool = False) -> tuple[float, float | None]:
+    """(mean loss, accuracy or None) on the evaluation set of `split` (whole: every token of a language model's split;
+    other tasks always evaluate the whole split)."""
     import torch
     import torch.nn.functional as F
 
     model.eval()
-    total, correct, count = 0.0, 0, 0
-    with torch.no_grad():
-        for x, y in batches.eval_data(split):
+    total = torch.zeros((), dtype=torch.float64, device=batches.device)  # summed on the device: one sync at the end
+    correct = torch.zeros((), dtype=torch.int64, device=batches.device)
+    count = 0
+    with torch.inference_mode():
+        for x, y in batches.eval_data(split, whole=whole):
             out = model(x)
             flat_out, flat_y = (out.reshape(-1, out.shape[-1]), y.reshape(-1)) if batches.task == "lm" else (out, y)
             if batches.task == "regression":
-                total += float(F.mse_loss(flat_out, flat_y, reduction="sum")) / flat_y.shape[-1]
+                total += F.mse_loss(flat_out, flat_y, reduction="sum").double() / flat_y.shape[-1]
             else:
-                total += float(F.cross_entropy(flat_out, flat_y, reduction="sum"))
-                correct += int((flat_out.argmax(-1) == flat_y).sum())
+                total += F.cross_entropy(flat_out, flat_y, reduction="sum").double()
+                correct += (flat_out.argmax(-1) == flat_y).sum()
             count += flat_y.shape[0]
     model.train()
-    accuracy = None if batches.task == "regression" else correct / count
-    return total / count, accuracy
+    accuracy = None if batches.task == "regression" else int(correct) / count
+    return float(total) / count, accuracy
 
 
 def measure_flops_per_step(run: Setup) -> int:
@@ -319,13 +367,22 @@ def measure_flops_per_step(run: Setup) -> int:
 
 
 def final_evaluation(run: Setup, progress: Progress) -> dict:
-    """Test (and, for sample tasks, training-set) loss and accuracy of the final model, and the FLOP count."""
-    final = {"flops_per_step": measure_flops_per_step(run), "test_loss": None, "test_accuracy": None,
-             "train_eval_loss": None, "train_accuracy": None}
-    if progress.status == "ok":
-        final["test_loss"], final["test_accuracy"] = evaluate(run.model, run.batches, "test")
-        if run.batches.task != "lm":
-            final["train_eval_loss"], final["train_accuracy"] = evaluate(run.model, run.batches, "train")
+    """The FLOP count; for a run that finished: the test split (whole) for the final model and for the model of the
+    best validation loss, and, for sample tasks, the final model on its training samples."""
+    final = {"flops_per_step": measure_flops_per_step(run)}
+    if progress.status != "ok":
+        return final
+    final["test_loss"], final["test_accuracy"] = evaluate(run.model, run.batches, "test", whole=True)
+    final["val_eval_size"] = run.batches.eval_size("val", whole=True)
+    final["test_eval_size"] = run.batches.eval_size("test", whole=True)
+    if run.batches.task != "lm":
+        final["train_eval_loss"], final["train_accuracy"] = evaluate(run.model, run.batches, "train")
+    if progress.best_model is None:  # the final model is the best one
+        final["test_loss_at_best_val"], final["test_accuracy_at_best_val"] = final["test_loss"], final["test_accuracy"]
+    else:
+        run.model.load_state_dict(progress.best_model)
+        final["test_loss_at_best_val"], final["test_accuracy_at_best_val"] = evaluate(
+            run.model, run.batches, "test", whole=True)
     return final
 
 
@@ -336,12 +393,11 @@ def write_result(run: Setup, progress: Progress, final: dict, started_at: str, w
     """Metrics from the loop and the final evaluation; writes run.json, removes the checkpoint unless kept."""
     from ..flops import flops_6nd
 
-    step_flops = float(final["flops_per_step"])
+    step_flops = float(final.pop("flops_per_step"))
     for row in progress.curve:
         row["flops"] = step_flops * row["step"]
     units_seen = progress.step * run.per_step_units
     flops = step_flops * progress.step
-    finite_vals = [r["val_loss"] for r in progress.curve if math.isfinite(r["val_loss"])]
     last = progress.curve[-1] if (progress.curve and progress.status == "ok") else {}
     metrics = {
         "status": progress.status,
@@ -353,16 +409,23 @@ def write_result(run: Setup, progress: Progress, final: dict, started_at: str, w
         "steps": progress.step,
         "steps_planned": run.steps,
         f"{run.unit}_seen": units_seen,
-        "best_val_loss": min(finite_vals) if finite_vals else None,
         "final_val_loss": last.get("val_loss"),
         "val_accuracy": last.get("val_accuracy"),
+        "best_val_loss": progress.best_val_loss if progress.best_val_step is not None else None,
+        "best_val_step": progress.best_val_step,
         "best_val_accuracy": max((r["val_accuracy"] for r in progress.curve if "val_accuracy" in r), default=None),
-        "test_loss": final["test_loss"],
-        "test_accuracy": final["test_accuracy"],
+        "test_loss": final.get("test_loss"),
+        "test_accuracy": final.get("test_accuracy"),
+        "test_loss_at_best_val": final.get("test_loss_at_best_val"),
+        "test_accuracy_at_best_val": final.get("test_accuracy_at_best_val"),
+        "val_eval_size": final.get("val_eval_size"),
+        "test_eval_size": final.get("test_eval_size"),
         "final_train_loss": last.get("train_loss"),
-        "train_eval_loss": final["train_eval_loss"],
-        "train_accuracy": final["train_accuracy"],
+        "initial_train_loss": progress.initial_loss,
+        "train_eval_loss": final.get("train_eval_loss"),
+        "train_accuracy": final.get("train_accuracy"),
         "lr_effective": run.lr,
+        "divergence_rule": progress.divergence_rule,
         "diverged_step": progress.diverged_step,
         "error": None,
         "wall_s": wall_s,

@@ -3,12 +3,18 @@
 Language models (task `lm`) draw `batch_size` windows of `context + 1` tokens at random offsets of the training split;
 other tasks walk one permutation of the run's training samples per epoch. Either way the batch of step s depends on
 nothing but (seed, s), so a resumed run sees exactly the batches an uninterrupted one would.
+
+Evaluation sets never depend on the seed or the budget. Other tasks evaluate the whole split every time. Language
+models evaluate a fixed subset (`eval_batches x batch_size` windows drawn once with a fixed generator) during
+training, and the whole split at the end (`whole=True`): consecutive, non-overlapping windows of `context` tokens, so
+every token of the split but the first is predicted exactly once, from the tokens before it in its window.
 """
 
 from __future__ import annotations
 
 EVAL_SEED = 1234  # fixed generator for evaluation windows: identical for every run on a dataset
 EVAL_CHUNK = 4096  # samples per evaluation forward pass (non-language tasks)
+EVAL_TOKENS_PER_PASS = 4096  # tokens per forward pass of a whole-split language-model evaluation (cache-sized)
 TRAIN_EVAL_SAMPLES = 10_000  # training samples re-evaluated at the end (memorisation vs held-out)
 
 
@@ -99,17 +105,23 @@ class Batches:
             self._perms[epoch] = self.torch.randperm(len(self.y), generator=self._seeded(self.seed, 2, epoch))
         return self._perms[epoch]
 
-    def eval_data(self, split: str) -> list:
-        """List of (x, y) chunks of the fixed evaluation set of `split`."""
+    def eval_data(self, split: str, whole: bool = False) -> list:
+        """List of (x, y) chunks of the evaluation set of `split`: for a language model the fixed subset of
+        windows, or with whole=True every token of the split."""
         if self.task == "lm":
-            if split not in self._lm_eval:
-                self._lm_eval[split] = self._token_eval_windows(split)
-            return self._lm_eval[split]
+            key = f"{split}/whole" if whole else split
+            if key not in self._lm_eval:
+                self._lm_eval[key] = self._whole_split_windows(split) if whole else self._token_eval_windows(split)
+            return self._lm_eval[key]
         if split == "train":  # the run's training samples: memorisation vs held-out
             x, y = self.x[:TRAIN_EVAL_SAMPLES], self.y[:TRAIN_EVAL_SAMPLES]
         else:
             x, y = self.eval_sets[split]
         return list(zip(x.split(EVAL_CHUNK), y.split(EVAL_CHUNK)))
+
+    def eval_size(self, split: str, whole: bool = False) -> int:
+        """Predictions (tokens or samples) an evaluation of `split` scores."""
+        return sum(int(y.shape[0] if self.task != "lm" else y.numel()) for _, y in self.eval_data(split, whole))
 
     def _token_eval_windows(self, split: str) -> list:
         """eval_batches x batch_size windows of the split, drawn once with a fixed generator."""
@@ -120,3 +132,19 @@ class Batches:
         starts = torch.randint(0, len(tokens) - self.context - 1, (count,), generator=g)
         windows = tokens[starts[:, None] + self.offsets].long().to(self.device)  # (count, T + 1)
         return [(w[:, :-1], w[:, 1:]) for w in windows.split(self.batch)]
+
+    def _whole_split_windows(self, split: str) -> list:
+        """Non-overlapping windows covering the split: targets tokens[1:] in order, each predicted once."""
+        tokens = self.splits[split].long()
+        C = self.context
+        n_targets = len(tokens) - 1
+        full = n_targets // C  # windows of C targets; the remainder goes into one shorter window
+        x = tokens[: full * C].view(full, C).to(self.device)  # (full, C)
+        y = tokens[1 : full * C + 1].view(full, C).to(self.device)
+        per_pass = max(1, EVAL_TOKENS_PER_PASS // C)
+        chunks = list(zip(x.split(per_pass), y.split(per_pass)))
+        rest = n_targets - full * C
+        if rest:
+            tail = tokens[full * C :].to(self.device)  # rest + 1 tokens
+            chunks.append((tail[None, :-1], tail[None, 1:]))  # (1, rest)
+        return chunks
