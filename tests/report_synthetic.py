@@ -87,6 +87,8 @@ def _write_fit(root, sweep, law, formula, params, x, rng, n_boot=200):
         "derived": {"a_opt": {"value": 0.51, "interval": [0.48, 0.54]}} if law == "chinchilla" else {},
         "bootstrap": {"n": n_boot, "unit": "run", "params": boot.tolist()},
         "settings": {"huber_delta": 1e-3},
+        # the power fit pretends its exponent ended on the law's lower bound (the report must say so)
+        "at_bound": {"alpha": {"side": "lower", "bound": 0.0, "fit_parameter": "alpha"}} if law == "power" else {},
     }
     path = Path(root) / "results/fits" / sweep / f"{law}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

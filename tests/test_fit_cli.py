@@ -125,3 +125,17 @@ def test_fit_isoflop_cli_and_non_interior_error(tmp_path):
     out = cli("fit", path, "--law", "isoflop", "--x", "N", "--y", "loss", "--bootstrap", 0)
     assert out.returncode == 2 and "C=1e+20" in out.stderr and "above the largest" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_parameter_on_a_bound_is_printed(tmp_path):
+    # loss that grows with N: the saturating law's exponent wants to be negative and stops on its bound 0
+    N = np.repeat(np.geomspace(1e4, 1e7, 6), 2)
+    rng = np.random.default_rng(1)
+    path = tmp_path / "up.csv"
+    pd.DataFrame({"N": N, "loss": (1 + 0.05 * np.log(N)) * np.exp(rng.normal(0, 0.002, N.size))}).to_csv(path)
+    out = cli("fit", path, "--x", "N", "--bootstrap", 20, "--out", tmp_path / "f.json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads((tmp_path / "f.json").read_text())
+    assert d["at_bound"]["alpha"]["side"] == "lower" and d["at_bound"]["alpha"]["bound"] == 0.0
+    line = next(line for line in out.stdout.splitlines() if line.strip().startswith("alpha"))
+    assert "AT THE LOWER BOUND 0" in line and "not a real interval" in line

@@ -53,6 +53,14 @@ def test_sections_present(report):
         assert re.search(rf'id="fig-[^"]*-{kind}-\d+"', report), kind
 
 
+def test_parameter_on_a_bound_is_flagged_next_to_it(report):
+    table = report.split("Fitted parameters: power")[1].split("</table>")[0]
+    row = next(r for r in table.split("<tr>") if r.startswith("<td>alpha"))
+    assert "on a bound" in row and "lower bound 0" in row and "not a real interval" in row
+    other = report.split("Fitted parameters: saturating_power")[1].split("</table>")[0]
+    assert "on a bound" not in other
+
+
 def test_diverged_and_failed_runs_visible(report):
     assert 'class="status-diverged">diverged<' in report
     assert 'class="status-failed">failed<' in report

@@ -98,6 +98,15 @@ def fmt(v):
     return "nan" if v is None else f"{v:.6g}"
 
 
+def bound_note(d: dict, name: str) -> str:
+    """'  AT THE UPPER BOUND 50: ...' for a parameter the fit left on a bound of the law's box, else ''."""
+    hit = (d.get("at_bound") or {}).get(name)
+    if not hit:
+        return ""
+    return (f"  AT THE {hit['side'].upper()} BOUND {fmt(hit['bound'])}: the data do not pin it; "
+            "its interval is not a real interval")
+
+
 def _write(d, out):
     if out:
         from .. import atomic
@@ -212,12 +221,14 @@ def run(args) -> int:
     else:
         json.dump(d, sys.stdout, indent=1)
         print()
+        for name in d["at_bound"]:
+            print(f"scalinglab fit: warning: {name}{bound_note(d, name)}", file=sys.stderr)
         return 0
     diag = d["diagnostics"]
     print(f"{d['law']}: {d['formula']}  ({d['n_points']} points, {d['n_excluded']} excluded)")
     for name in d["parameters"]:
         lo, hi = d["intervals"][name]
-        print(f"  {name:>8} = {fmt(d['params'][name])}  [{fmt(lo)}, {fmt(hi)}]")
+        print(f"  {name:>8} = {fmt(d['params'][name])}  [{fmt(lo)}, {fmt(hi)}]{bound_note(d, name)}")
     for name, item in d["derived"].items():
         lo, hi = item["interval"]
         print(f"  {name:>8} = {fmt(item['value'])}  [{fmt(lo)}, {fmt(hi)}]")

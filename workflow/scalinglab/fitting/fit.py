@@ -14,7 +14,7 @@ from . import bootstrap as boot
 from .backtest import backtest
 from .compare import information_criteria
 from .errors import FitError
-from .multistart import point_fit
+from .multistart import parameters_at_bounds, point_fit
 from .predict import map_inputs, parse_point
 from .prepare import Prepared, listify, prepare
 from .result import FitResult
@@ -80,7 +80,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
         settings={**settings, "starts": "custom" if starts is not None else "law default"},
         data_hash=data_hash(prep),
         fit_params={name: float(v) for name, v in zip(law.params, theta)},
-        fit_intervals=fit_intervals, n_filtered=prep.n_filtered, n_input=prep.n_input, law_ref=law_ref,
+        fit_intervals=fit_intervals, n_filtered=prep.n_filtered, n_input=prep.n_input,
+        at_bound=parameters_at_bounds(law, point.theta), law_ref=law_ref,
     )
 
 

@@ -12,6 +12,7 @@ from .optimize import CONVERGED, Objective, Status, lbfgs_batch, newton_batch, p
 
 RACE = (4, 4, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch)
 RACE_FROM = 1000  # race only grids at least this large
+BOUND_TOLERANCE = 1e-6  # a parameter this close to a bound (relative to max(|bound|, 1)) is reported as on it
 
 
 @dataclass
@@ -120,3 +121,14 @@ def _distinct_optima(res, order, best_theta, k):
         if all(np.max(np.abs(res.x[i] - o)) > 1e-3 * (1 + np.max(np.abs(o))) for o in optima):
             optima.append(res.x[i])
     return np.array(optima)
+
+
+def parameters_at_bounds(law, theta) -> dict:
+    """{reported name: {side, bound, fit_parameter}} for each fitted parameter (optimiser coordinates) that ended
+    on a bound of the law's box: the data did not pin it, and its bootstrap interval is not a real interval."""
+    out = {}
+    for name, value, (lo, hi) in zip(law.params, theta, law.box):
+        for side, bound in (("lower", lo), ("upper", hi)):
+            if np.isfinite(bound) and abs(value - bound) <= BOUND_TOLERANCE * max(abs(bound), 1.0):
+                out[law.reported_name(name)] = {"side": side, "bound": float(bound), "fit_parameter": name}
+    return out

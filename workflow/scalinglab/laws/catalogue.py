@@ -142,7 +142,7 @@ SATURATING_POWER = Law(
     name="saturating_power", formula="y = E + A*x^(-alpha)", inputs=("x",), params=("e", "a", "alpha"),
     reported={"E": "e", "A": "a", "alpha": "alpha"}, log_params=("e", "a"),
     log_predict=_sat_log_predict, log_grad=_sat_log_grad, starts=_sat_starts,
-    bounds=(UNBOUNDED, UNBOUNDED, (0.0, 20.0)), irreducible=True,
+    bounds=(UNBOUNDED, UNBOUNDED, DECAY_EXPONENT), irreducible=True,
     description="power law with an irreducible term (the pipeline default)",
     reference="Hestness et al. 2017; Hoffmann et al. 2022 (one-variable form)",
 )
@@ -192,7 +192,7 @@ KAPLAN = Law(
     params=("alpha_N", "alpha_D", "nc", "dc"),
     reported={"alpha_N": "alpha_N", "alpha_D": "alpha_D", "Nc": "nc", "Dc": "dc"}, log_params=("nc", "dc"),
     log_predict=_kap_log_predict, log_grad=_kap_log_grad, starts=_kap_starts,
-    bounds=((1e-4, 5.0), (1e-4, 5.0), UNBOUNDED, UNBOUNDED),
+    bounds=((1e-6, EXPONENT_LIMIT), (1e-6, EXPONENT_LIMIT), UNBOUNDED, UNBOUNDED),
     compute_optimal=_kap_compute_optimal,
     description="Kaplan et al. joint L(N, D)", reference="Kaplan et al. 2020, eq. 1.5",
 )
@@ -240,7 +240,7 @@ BROKEN_POWER = Law(
     params=("e", "b", "c0", "c1", "ld1", "f1"),
     reported={"E": "e", "B": "b", "c0": "c0", "c1": "c1", "d1": "ld1", "f1": "f1"}, log_params=("e", "b", "ld1"),
     log_predict=_bnsl_log_predict, log_grad=_bnsl_log_grad, starts=_bnsl_starts,
-    bounds=(UNBOUNDED, UNBOUNDED, (-5.0, 5.0), (-5.0, 5.0), UNBOUNDED, (0.02, 20.0)), irreducible=True,
+    bounds=(UNBOUNDED, UNBOUNDED, EXPONENT, EXPONENT, UNBOUNDED, (1e-3, 1e3)), irreducible=True,
     description="broken neural scaling law with one break", reference="Caballero et al. 2022",
 )
 
@@ -308,7 +308,7 @@ M4 = Law(
     params=("ei", "e0", "gamma", "b", "c"),
     reported={"e_inf": "ei", "e_0": "e0", "gamma": "gamma", "B": "b", "c": "c"}, log_params=("ei", "e0", "b"),
     log_predict=_m4_log_predict, log_grad=_m4_log_grad, starts=_m4_starts,
-    bounds=(UNBOUNDED, UNBOUNDED, (0.0, 10.0), UNBOUNDED, (-5.0, 5.0)), irreducible=True,
+    bounds=(UNBOUNDED, UNBOUNDED, DECAY_EXPONENT, UNBOUNDED, EXPONENT), irreducible=True,
     description="Alabdulmohsin et al. M4 (implicit; saturates at e_0 for small x and e_inf for large x)",
     reference="Alabdulmohsin, Neyshabur, Zhai 2022",
 )

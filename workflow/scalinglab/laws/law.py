@@ -84,6 +84,10 @@ class Law:
     def input_is_logged(self) -> tuple[bool, ...]:
         return self.log_inputs or (True,) * len(self.inputs)
 
+    def reported_name(self, fitted: str) -> str:
+        """The reported name of a fitted parameter (E for e)."""
+        return next((r for r, f in self.reported.items() if f == fitted), fitted)
+
     def _columns(self):
         """For each reported parameter: (index of its fitted parameter, whether it is exp'ed)."""
         fitted = [self.reported[n] for n in self.natural] if self.reported else list(self.params)

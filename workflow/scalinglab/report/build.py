@@ -182,13 +182,21 @@ def _comparison_row(fit: SweepFit) -> dict:
 def _parameter_table(fit: SweepFit, refs: list[dict]) -> dict:
     r = fit.result
     rows = [{"name": p, "value": fmt(v), "interval": fmt_interval(r, p), "refs": [_ref_value(x, p) for x in refs],
-             "derived": False} for p, v in r.params.items()]
+             "derived": False, "at_bound": _bound_text(r.at_bound.get(p))} for p, v in r.params.items()]
     rows += [{"name": d, "value": fmt(entry["value"]), "interval": fmt_interval(r, d),
-              "refs": [_ref_value(x, d) for x in refs], "derived": True} for d, entry in r.derived.items()]
+              "refs": [_ref_value(x, d) for x in refs], "derived": True, "at_bound": ""}
+             for d, entry in r.derived.items()]
     diagnostics = {k: v for k, v in r.diagnostics.items() if isinstance(v, (int, float, str, bool))}
     return {"law": fit.law, "formula": r.law.formula, "rows": rows, "refs": [x["name"] for x in refs], "ci": r.ci,
             "objective": fmt(r.objective, 8), "diagnostics": diagnostics, "bootstrap": r.bootstrap.get("n", 0),
             "unit": r.bootstrap.get("unit", "")}
+
+
+def _bound_text(hit: dict | None) -> str:
+    if not hit:
+        return ""
+    return (f"at the {hit['side']} bound {fmt(hit['bound'])} of the law: the data do not pin this parameter, and "
+            "its interval is not a real interval")
 
 
 def _references_of(references: list[dict], law: str) -> list[dict]:

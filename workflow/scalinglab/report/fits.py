@@ -63,7 +63,8 @@ def headline(fit: SweepFit) -> str:
     parts = []
     for name in keys:
         value = r.params[name] if name in r.params else r.derived[name]["value"]
-        parts.append(f"{name} = {fmt(value, 3)} {fmt_interval(r, name, 3)}".rstrip())
+        bound = " (on a bound of the law: not a real interval)" if name in r.at_bound else ""
+        parts.append(f"{name} = {fmt(value, 3)} {fmt_interval(r, name, 3)}".rstrip() + bound)
     sentence = f"{fit.sweep}: {r.y} vs {', '.join(r.x)} follows {r.law.formula} with " + ", ".join(parts)
     has_interval = interval_of(r, keys[0]) is not None
     sentence += f" ({r.ci:.0%} bootstrap intervals" if has_interval else " (no intervals"
