@@ -46,20 +46,21 @@ def test_fit_and_predict_pipeline_flags(tmp_path):
     out = cli(
         "fit", data, "--where", "sweep=a", "--law", "saturating_power", "--x", "N", "--y", "loss",
         "--bootstrap", 200, "--bootstrap-unit", "run", "--huber-delta", 1e-3, "--ci", 0.9, "--seed", 1,
-        "--backtest-holdouts", 2, "--out", out_path,
+        "--backtest-holdouts", "1,2", "--out", out_path,
     )
     assert out.returncode == 0, out.stderr
     d = json.loads(out_path.read_text())
     for key in ("law", "formula", "parameters", "x", "y", "params", "intervals", "ci", "objective", "n_points",
-                "n_excluded", "excluded", "rms_log_residual", "aic", "bic", "backtest", "diagnostics", "derived",
-                "bootstrap", "settings", "data_hash", "version"):
+                "n_excluded", "excluded", "rms_log_residual", "information_criteria", "backtest", "diagnostics",
+                "derived", "bootstrap", "settings", "data_hash", "version"):
         assert key in d, key
     assert d["n_points"] == 23 and d["excluded"] == {"status=failed": 1}
-    assert d["ci"] == 0.9 and d["settings"]["where"] == ["sweep=a"] and d["settings"]["bootstrap_group"] is None
+    assert d["ci"] == 0.9 and d["settings"]["where"] == ["sweep=a"] and d["settings"]["bootstrap_unit"] == "run"
     assert abs(d["params"]["alpha"] - 0.4) < 0.02
     assert d["intervals"]["alpha"][0] < d["params"]["alpha"] < d["intervals"]["alpha"][1]
-    assert len(d["bootstrap"]["params"]) == 200 and d["bootstrap"]["unit"] == "row"
-    assert d["backtest"]["rms_log_error"] < 0.05
+    assert len(d["bootstrap"]["params"]) == 200 and d["bootstrap"]["unit"] == "run"
+    assert d["backtest"]["rms_log_error"] < 0.05 and [o["holdout"] for o in d["backtest"]["origins"]] == [1, 2]
+    assert "backtest along x: mean RMS log error" in out.stdout
     for key in ("n_starts", "best_start", "n_starts_at_optimum", "converged", "iterations", "grad_norm"):
         assert key in d["diagnostics"]
     pred = cli("predict", out_path, "--at", "N=1e9", "--json")
@@ -73,13 +74,13 @@ def test_fit_derive_and_group_bootstrap(tmp_path):
     data = _table(tmp_path)
     out_path = tmp_path / "fit.json"
     out = cli(
-        "fit", data, "--where", "sweep=b", "--derive", "D=C/(6*N)", "--x", "N", "--y", "loss",
-        "--bootstrap", 50, "--bootstrap-unit", "seed", "--drop-top-y", 2, "--predict-at", "N=1e8", "--out", out_path,
+        "fit", data, "--where", "sweep=b", "--derive", "D=C/(6*N)", "--x", "N", "--y", "loss", "--bootstrap", 50,
+        "--bootstrap-unit", "seed", "--drop-top-y", 2, "--predict-at", "N=1e8", "--out", out_path,
     )
     assert out.returncode == 0, out.stderr
     d = json.loads(out_path.read_text())
     assert d["excluded"] == {"status=failed": 1, "drop_top_y": 2} and d["n_excluded"] == 3
-    assert d["bootstrap"]["unit"] == "group:seed"
+    assert d["bootstrap"]["unit"] == "seed"
     assert "y@N=1e8" in d["derived"]
 
 
@@ -88,7 +89,7 @@ def test_fit_errors_are_clean(tmp_path):
     out = cli("fit", data, "--x", "params", "--bootstrap", 0)
     assert out.returncode == 2
     assert "missing x column 'params'" in out.stderr and "Traceback" not in out.stderr
-    out = cli("fit", data, "--x", "N", "--law", "nope")
+    out = cli("fit", data, "--x", "N", "--y", "loss", "--law", "nope")
     assert out.returncode == 2 and "unknown law 'nope'" in out.stderr
     out = cli("fit", tmp_path / "absent.csv", "--x", "N")
     assert out.returncode == 2 and "data file not found" in out.stderr
@@ -97,11 +98,11 @@ def test_fit_errors_are_clean(tmp_path):
 def test_fit_several_laws_writes_backtest_ranking(tmp_path):
     data = _table(tmp_path)
     out_path = tmp_path / "compare.json"
-    out = cli("fit", data, "--where", "sweep=a", "--law", "power,saturating_power,linear", "--x", "N",
-              "--y", "loss", "--backtest-holdouts", 2, "--out", out_path)
+    out = cli("fit", data, "--where", "sweep=a", "--law", "power,saturating_power,linear", "--x", "N", "--y", "loss",
+              "--backtest-holdouts", "1,2", "--bootstrap", 50, "--out", out_path)
     assert out.returncode == 0, out.stderr
     d = json.loads(out_path.read_text())
-    assert d["comparison"] == "backtest" and d["holdout"] == 2
+    assert d["comparison"] == "backtest" and d["backtest_holdouts"] == [1, 2]
     assert [r["rank"] for r in d["ranking"]] == [1, 2, 3]
     assert d["ranking"][0]["law"] == "saturating_power"
     assert "1. saturating_power" in out.stdout
@@ -133,7 +134,7 @@ def test_parameter_on_a_bound_is_printed(tmp_path):
     rng = np.random.default_rng(1)
     path = tmp_path / "up.csv"
     pd.DataFrame({"N": N, "loss": (1 + 0.05 * np.log(N)) * np.exp(rng.normal(0, 0.002, N.size))}).to_csv(path)
-    out = cli("fit", path, "--x", "N", "--bootstrap", 20, "--out", tmp_path / "f.json")
+    out = cli("fit", path, "--x", "N", "--y", "loss", "--bootstrap", 20, "--out", tmp_path / "f.json")
     assert out.returncode == 0, out.stderr
     d = json.loads((tmp_path / "f.json").read_text())
     assert d["at_bound"]["alpha"]["side"] == "lower" and d["at_bound"]["alpha"]["bound"] == 0.0

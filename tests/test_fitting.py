@@ -60,6 +60,7 @@ def _fit_synthetic(name, seed, bootstrap, ci=0.95, **settings):
     rng = np.random.default_rng(seed)
     frame, x, nat = synthetic(name, rng)
     extra = {"starts": SMALL_GRID} if name == "chinchilla" else {}
+    settings = {"backtest_holdouts": [], **settings}  # the backtest has tests of its own
     return fit(frame, name, x, "y", bootstrap=bootstrap, ci=ci, seed=seed, **extra, **settings), nat
 
 
@@ -118,7 +119,7 @@ def chinchilla():
     frame = frame.rename(columns={"Model Size": "N", "Training FLOP": "C"})
     return fit(
         frame, "chinchilla", "N,D", "loss", derive=["D=C/(6*N)"], drop_top_y=5, bootstrap=200, seed=0,
-        compute=[5.88e23],
+        compute=[5.88e23], backtest_holdouts=[],
     )
 
 
@@ -174,12 +175,13 @@ def test_predict_round_trip_and_status_filter(tmp_path):
     frame.loc[[0, 1], "status"] = "failed"
     frame.loc[0, "y"] = np.nan  # failed runs may have no loss
     frame["seed"] = np.tile([0, 1, 2], len(frame) // 3)
-    result = fit(frame, "saturating_power", x, "y", bootstrap=50, bootstrap_group="seed", holdout=2, seed=1)
+    result = fit(frame, "saturating_power", x, "y", bootstrap=50, bootstrap_unit="seed", backtest_holdouts=[2],
+                 seed=1)
     d = result.to_dict()
     assert d["n_excluded"] == 2 and d["excluded"] == {"status=failed": 2}
-    assert d["bootstrap"]["unit"] == "group:seed" and d["bootstrap"]["n_units"] == 3
-    assert d["backtest"]["holdout"] == 2 and d["backtest"]["rms_log_error"] < 0.05
-    assert d["aic"] < 0 and d["bic"] > d["aic"]
+    assert d["bootstrap"]["unit"] == "seed" and d["bootstrap"]["n_units"] == 3
+    assert [o["holdout"] for o in d["backtest"]["origins"]] == [2] and d["backtest"]["rms_log_error"] < 0.05
+    assert d["information_criteria"]["aic"] < 0 and d["information_criteria"]["bic"] > d["information_criteria"]["aic"]
     path = result.save(tmp_path / "f.json")
     p1 = predict(result, {"x0": [1e9, 1e10]})
     p2 = predict(str(path), {"x": [1e9, 1e10]})  # law input name works too
@@ -191,9 +193,17 @@ def test_predict_round_trip_and_status_filter(tmp_path):
 def test_backtest_ranks_true_law_well():
     rng = np.random.default_rng(5)
     frame, x, _ = synthetic("saturating_power", rng)
-    rows = rank_laws(frame, x, "y", laws=["power", "saturating_power", "linear"], holdout=2)
+    rows = rank_laws(frame, x, "y", laws=["power", "saturating_power", "linear"], bootstrap=100)
     assert rows[0]["law"] == "saturating_power"
     assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert [o["holdout"] for o in rows[0]["origins"]] == [1, 2, 3]
+    lo, hi = rows[0]["interval"]
+    assert lo <= rows[0]["rms_log_error"] <= hi
+    # power is far worse: the paired interval on its difference to the best excludes 0
+    lo, hi = rows[1]["difference_interval"]
+    assert rows[1]["law"] == "power" and 0 < lo <= rows[1]["difference_to_best"] <= hi
+    # linear extrapolates below zero: an infinite log error, ranked last
+    assert rows[2]["law"] == "linear" and rows[2]["rms_log_error"] == np.inf
 
 
 @pytest.mark.parametrize(
@@ -221,6 +231,10 @@ def test_bad_settings():
         fit(frame, "chinchilla", x, "y")
     with pytest.raises(ConfigError, match="unknown fit setting"):
         fit(frame, "power", x, "y", bootstrapp=3)
+    with pytest.raises(ConfigError, match="bootstrap must be a count >= 0"):
+        fit(frame, "power", x, "y", bootstrap=-1)
+    with pytest.raises(ConfigError, match="bootstrap unit 'sed' is neither 'run' nor a column"):
+        fit(frame, "power", x, "y", bootstrap_unit="sed")
     with pytest.raises(ConfigError, match="no column 'sweep'"):
         fit(frame, "power", x, "y", where=["sweep=a"])
 
@@ -265,7 +279,7 @@ ADDITION_Y = [2.13809046, 2.11813418, 2.08955508, 2.06988398, 2.05404987, 2.0383
 
 def _addition_backtest(law):
     x, y = np.array(ADDITION_X, float), np.array(ADDITION_Y)
-    result = fit({"x": x[:14], "y": y[:14]}, law, "x", "y", bootstrap=0)
+    result = fit({"x": x[:14], "y": y[:14]}, law, "x", "y", bootstrap=0, backtest_holdouts=[])
     err = np.log(result.law.predict(result.theta, x[None, 14:])[0]) - np.log(y[14:])
     return result, float(np.sqrt(np.mean(err**2)))
 
@@ -286,3 +300,48 @@ def test_a_parameter_on_a_bound_is_recorded():
     assert result.at_bound == {"c1": {"side": "upper", "bound": 5.0, "fit_parameter": "c1"}}
     assert result.to_dict()["at_bound"]["c1"]["side"] == "upper"
     assert error > 3 * 0.0109
+
+
+# ---- valid law comparison ---------------------------------------------------------------------------------------
+def test_multi_origin_backtest_holds_out_the_largest_sizes_in_turn():
+    frame, x, _ = synthetic("saturating_power", np.random.default_rng(8))  # 8 sizes x 3 replicates
+    bt = fit(frame, "saturating_power", x, "y", bootstrap=60).backtest
+    assert bt["holdouts"] == [1, 2, 3] and bt["axis"] == "x"
+    assert [(o["holdout"], o["n_test"], o["n_train"]) for o in bt["origins"]] == [(1, 3, 21), (2, 6, 18), (3, 9, 15)]
+    assert bt["rms_log_error"] == pytest.approx(np.mean([o["rms_log_error"] for o in bt["origins"]]))
+    assert bt["n_resamples"] == 60 and len(bt["draws"]) == 60
+    assert bt["interval"][0] <= bt["rms_log_error"] <= bt["interval"][1]
+
+
+def test_two_input_backtest_holds_out_along_compute():
+    law = LAWS["chinchilla"]
+    theta = law.from_natural(np.array([[1.7, 400.0, 410.0, 0.34, 0.28]]))
+    N, D = np.meshgrid(np.geomspace(1e7, 1e9, 5), np.geomspace(1e9, 1e11, 5))
+    N, D = N.ravel(), D.ravel()
+    y = law.predict(theta, [N, D])[0] * np.exp(np.random.default_rng(2).normal(0, 0.003, N.size))
+    bt = fit({"N": N, "D": D, "y": y}, law, "N,D", "y", bootstrap=0, starts=SMALL_GRID,
+             backtest_holdouts=[1]).backtest
+    assert bt["axis"].startswith("compute")
+    origin = bt["origins"][0]
+    # 25 runs, every one at its own compute: quantile bins of compute; the largest bin is the top compute runs,
+    # which include runs smaller than the largest N (holding out along N alone would take all 5 runs at N = 1e9)
+    C = 6 * N * D
+    held = np.sort(C)[-origin["n_test"]:]
+    assert origin["n_test"] < 10 and held.min() > np.median(C)
+    assert bt["rms_log_error"] < 0.02
+
+
+def test_information_criteria_come_from_a_least_squares_fit_on_size_means():
+    frame, x, _ = synthetic("saturating_power", np.random.default_rng(9))
+    result = fit(frame, "saturating_power", x, "y", bootstrap=0, backtest_holdouts=[])
+    ic = result.information_criteria
+    assert ic["n_eff"] == 8 and ic["k"] == 4  # 8 distinct sizes (3 replicates each), 3 parameters + noise
+    X = frame[x].to_numpy()
+    sizes = np.unique(X)
+    means = np.array([np.log(frame.y[np.isclose(X, s)]).mean() for s in sizes])
+    huber_rss = float(np.sum((result.law.log_predict(result.theta[None], sizes[None])[0] - means) ** 2))
+    assert ic["rss"] <= huber_rss * (1 + 1e-9)  # least squares minimises it; the Huber optimum does not
+    assert ic["aic"] == pytest.approx(8 * np.log(ic["rss"] / 8) + 2 * 4)
+    assert ic["bic"] == pytest.approx(8 * np.log(ic["rss"] / 8) + 4 * np.log(8))
+    assert ic["aicc"] == pytest.approx(ic["aic"] + 2 * 4 * 5 / (8 - 4 - 1))
+    assert "least-squares" in ic["method"] and "distinct x" in ic["method"]

@@ -8,26 +8,14 @@ import numpy as np
 from . import table as tbl
 from .bootstrap import interval
 from .errors import FitInputError, NonInteriorMinimumError
+from .prepare import levels
 
-LEVEL_DECIMALS = 1  # runs whose log10(compute) agree to this many decimals share a compute level (0.1 decade)
-MAX_LEVELS = 16  # more levels than this (compute spread evenly, not in budgets): MAX_LEVELS // 2 quantile bins
 MIN_SIZES = 3  # distinct sizes a parabola needs
 
 
-def compute_levels(C: np.ndarray) -> np.ndarray:
-    """A level index per run: IsoFLOP budgets come out exact; a continuum of compute (a size x data grid) is cut
-    into quantile bins. One rule for the backtest's compute axis and approach 2."""
-    logc = np.log10(C)
-    rounded = np.round(logc, LEVEL_DECIMALS)
-    _, level = np.unique(rounded, return_inverse=True)
-    if level.max() + 1 <= MAX_LEVELS:
-        return level
-    edges = np.quantile(logc, np.linspace(0, 1, MAX_LEVELS // 2 + 1)[1:-1])
-    return np.searchsorted(np.unique(edges), logc, side="right")
-
-
 def isoflop(data, compute="C", size="N", loss="loss", bootstrap=0, seed=0, ci=0.95, strict=True):
-    """Approach 2: per compute level fit loss = p0 + p1 u + p2 u^2 with u = log N; its minimum must be interior
+    """Approach 2: per compute level (`prepare.levels`: each budget, or quantile bins of a continuum) fit
+    loss = p0 + p1 u + p2 u^2 with u = log N; its minimum must be interior
     (p2 > 0 and the vertex inside the sampled sizes). strict: a level without one raises NonInteriorMinimumError
     naming it; else it is listed in `refused` with the reason and left out. Then log N_opt = log k + a log C over the
     levels with an interior minimum (D_opt = C / (6 N_opt)).
@@ -41,7 +29,7 @@ def isoflop(data, compute="C", size="N", loss="loss", bootstrap=0, seed=0, ci=0.
                                                                        (loss, "loss")))
     for values, col, positive in ((C, compute, True), (N, size, True), (L, loss, False)):
         tbl.check_values(values, col, positive)
-    level = compute_levels(C)
+    level = levels(C)
     if level.max() < 1:
         raise FitInputError(f"IsoFLOP needs at least 2 distinct compute budgets in {compute!r}, got 1")
     budgets, refused = [], []

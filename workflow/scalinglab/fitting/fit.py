@@ -11,7 +11,7 @@ import numpy as np
 
 from ..laws import get_law
 from . import bootstrap as boot
-from .backtest import backtest
+from .backtest import DEFAULT_HOLDOUTS, MAX_RESAMPLES, backtest
 from .compare import information_criteria
 from .errors import FitError
 from .multistart import parameters_at_bounds, point_fit
@@ -22,10 +22,11 @@ from .result import FitResult
 DEFAULTS = dict(
     huber_delta=1e-3,
     bootstrap=1000,
-    bootstrap_group=None,
+    bootstrap_unit="run",
     ci=0.95,
     seed=0,
-    holdout=0,
+    backtest_holdouts=DEFAULT_HOLDOUTS,
+    backtest_resamples=None,
     drop_top_y=0,
     where=None,
     derive=None,
@@ -42,8 +43,10 @@ def fit(data, law, x, y, **settings) -> FitResult:
     """Fit `law` (a name, a `Law` or 'module:NAME') to columns `x` (one name, comma-separated names or a list) and
     `y` of `data` (a DataFrame, a dict of columns or a .csv/.parquet path).
 
-    Settings (defaults in DEFAULTS): huber_delta, bootstrap (count; 0 = none), bootstrap_group (column; None =
-    resample rows), ci, seed, holdout (backtest k), drop_top_y, where (list of COL=VALUE), derive (list of
+    Settings (defaults in DEFAULTS): huber_delta, bootstrap (count; 0 = none), bootstrap_unit ('run': resample
+    rows, one per run; else a column whose groups are resampled whole, e.g. 'seed'), ci, seed, backtest_holdouts
+    (the multi-origin backtest: hold out the largest k levels for each k), backtest_resamples (draws for the
+    backtest's interval; None = min(bootstrap, 200)), drop_top_y, where (list of COL=VALUE), derive (list of
     NAME=EXPR), compute (compute budgets for a two-input law's allocation), predict_at (list of 'N=1e9[,D=...]'),
     starts ((K, P) fitted-parameter starting points overriding the law's), polish, bootstrap_starts, max_iter,
     interval (percentile or bca)."""
@@ -54,7 +57,7 @@ def fit(data, law, x, y, **settings) -> FitResult:
     prep = prepare(data, law, x, y, settings)
     starts = _user_starts(law, user_starts)
     theta, point, scales, Xs, logy = point_fit(law, prep.X, prep.y, settings, starts)
-    n, P = prep.y.size, law.n_params
+    n = prep.y.size
     resid = law.log_predict(theta[None, :], prep.X)[0] - logy
     nat = law.to_natural(theta[None, :])[0]
     draws = _bootstrap(law, prep, settings, point, scales, Xs, logy)
@@ -63,7 +66,6 @@ def fit(data, law, x, y, **settings) -> FitResult:
     diagnostics = {**point.diagnostics, "input_scales": [float(s) for s in scales],
                    "bootstrap_failed": draws["info"]["n_failed"],
                    "bootstrap_not_converged": draws["info"]["n_not_converged"]}
-    group = settings["bootstrap_group"]
     return FitResult(
         law=law, x=prep.x_cols, y=prep.y_col, theta=theta,
         params={name: float(v) for name, v in zip(law.natural, nat)},
@@ -71,10 +73,10 @@ def fit(data, law, x, y, **settings) -> FitResult:
         n_points=n, n_excluded=prep.n_excluded, excluded=prep.excluded,
         rms_log_residual=math.sqrt(float(np.sum(resid**2)) / n),
         rms_log_residual_of_means=rms_of_group_means(resid, prep.X),
-        **information_criteria(resid, P),
-        backtest=backtest(law, prep.X, prep.y, settings["holdout"], settings),
+        information_criteria=information_criteria(law, Xs, logy, point, settings),
+        backtest=backtest(law, prep.X, prep.y, settings["backtest_holdouts"], settings, prep.groups),
         diagnostics=diagnostics, derived=derived,
-        bootstrap={"n": settings["bootstrap"], "unit": "row" if group is None else f"group:{group}",
+        bootstrap={"n": settings["bootstrap"], "unit": settings["bootstrap_unit"],
                    "n_units": draws["n_units"], "n_failed": draws["info"]["n_failed"],
                    "parameters": list(law.natural), "params": draws["natural"]},
         settings={**settings, "starts": "custom" if starts is not None else "law default"},
@@ -90,16 +92,23 @@ def _settings(given: dict) -> dict:
     if unknown:
         raise FitError(f"unknown fit setting(s): {', '.join(sorted(unknown))}; known: {', '.join(DEFAULTS)}")
     settings = {**DEFAULTS, **given}
-    if settings["bootstrap_group"] in ("none", "None", ""):
-        settings["bootstrap_group"] = None
+    settings["bootstrap_unit"] = settings["bootstrap_unit"] or "run"
     settings["compute"] = [float(c) for c in listify(settings["compute"])]
     for key in ("predict_at", "where", "derive"):
         settings[key] = listify(settings[key])
+    settings["backtest_holdouts"] = [int(k) for k in listify(settings["backtest_holdouts"])]
+    if settings["backtest_resamples"] is None:
+        settings["backtest_resamples"] = min(int(settings["bootstrap"]), MAX_RESAMPLES)
     ci = float(settings["ci"])
     if not 0 < ci < 1:
         raise FitError(f"ci must be between 0 and 1, got {ci}")
     if settings["interval"] not in boot.INTERVAL_METHODS:
         raise FitError(f"interval must be one of {', '.join(boot.INTERVAL_METHODS)}, got {settings['interval']!r}")
+    if int(settings["bootstrap"]) < 0:
+        raise FitError(f"bootstrap must be a count >= 0 (0: no bootstrap), got {settings['bootstrap']}")
+    if any(k < 1 for k in settings["backtest_holdouts"]):
+        raise FitError(f"backtest_holdouts must be counts >= 1 of largest sizes to hold out, got "
+                       f"{settings['backtest_holdouts']}")
     if float(settings["huber_delta"]) <= 0:
         raise FitError(f"huber_delta must be > 0, got {settings['huber_delta']}")
     return settings

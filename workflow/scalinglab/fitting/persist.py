@@ -61,6 +61,9 @@ def load_fit(path_or_dict, law=None) -> FitResult:
     nat = np.array([d["params"][n] for n in law.natural], dtype=float)
     theta = law.from_natural(nat[None, :])[0]
     kwargs = {f.name: d.get(f.name) for f in fields(FitResult) if f.name not in ("law", "theta")}
+    for f in fields(FitResult):  # a key the JSON lacks (an older or hand-written fit): empty, not None
+        if kwargs.get(f.name) is None and "dict" in str(f.type):
+            kwargs[f.name] = {}
     kwargs["bootstrap"] = d.get("bootstrap") or {"n": 0, "params": []}
     return FitResult(law=law, theta=theta, **kwargs)
 

@@ -24,6 +24,24 @@ def x_list(x) -> list[str]:
     return [c.strip() for c in (x.split(",") if isinstance(x, str) else list(x))]
 
 
+LEVEL_DECIMALS = 3  # values whose log10 agree to 3 decimals (0.7%) are one level: float noise in 6ND is not a size
+MAX_LEVELS = 16  # beyond this many levels the values are a continuum: cut into MAX_LEVELS // 2 quantile bins
+
+
+def levels(values) -> np.ndarray:
+    """A level index (0 = smallest) per value of a size or compute axis: each distinct size or IsoFLOP budget is its
+    own level; a continuum (every run at its own compute) is cut into quantile bins. The backtest holds out the
+    largest levels; approach 2 fits one parabola per compute level."""
+    values = np.asarray(values, dtype=float)
+    key = np.round(np.log10(values), LEVEL_DECIMALS) if np.all(values > 0) else values  # x of a non-log law
+    _, level = np.unique(key, return_inverse=True)
+    if level.max() + 1 <= MAX_LEVELS:
+        return level
+    edges = np.unique(np.quantile(key, np.linspace(0, 1, MAX_LEVELS // 2 + 1)[1:-1]))
+    _, level = np.unique(np.searchsorted(edges, key, side="right"), return_inverse=True)
+    return level
+
+
 @dataclass
 class Prepared:
     X: np.ndarray  # (k, n) raw x values
@@ -57,8 +75,8 @@ def prepare(data, law, x, y, settings) -> Prepared:
         tbl.check_values(values, col, positive, index)
     tbl.check_values(yv, y, True, index)
     _check_enough(law, X, yv, x_cols)
-    return Prepared(X, yv, _groups(frame, settings.get("bootstrap_group")), x_cols, y, sum(excluded.values()),
-                    excluded, n_filtered, n_input)
+    return Prepared(X, yv, _groups(frame, settings.get("bootstrap_unit", "run")), x_cols, y,
+                    sum(excluded.values()), excluded, n_filtered, n_input)
 
 
 def _exclude(frame, y, drop_top_y):
@@ -91,11 +109,14 @@ def _check_enough(law, X, y, x_cols):
             raise FitInputError(f"x column {col!r} has a single distinct value ({values[0]!r}); nothing to fit")
 
 
-def _groups(frame, group):
-    if not group:
+def _groups(frame, unit):
+    """The bootstrap unit of each row: None for `run` (one row per run: rows are resampled), else the values of the
+    column named by `unit`, whose groups are resampled whole."""
+    if unit in (None, "run"):
         return None
-    if group not in frame.columns:
+    if unit not in frame.columns:
         raise FitInputError(
-            f"missing bootstrap group column {group!r}; the table has columns: {', '.join(map(str, frame.columns))}"
+            f"bootstrap unit {unit!r} is neither 'run' nor a column; the table has columns: "
+            f"{', '.join(map(str, frame.columns))}"
         )
-    return frame[group].astype(str).to_numpy()
+    return frame[unit].astype(str).to_numpy()

@@ -24,8 +24,7 @@ class FitResult:
     excluded: dict
     rms_log_residual: float
     rms_log_residual_of_means: float
-    aic: float
-    bic: float
+    information_criteria: dict  # aic, aicc, bic of a least-squares fit on the size means, with n_eff and method
     backtest: dict
     diagnostics: dict
     derived: dict

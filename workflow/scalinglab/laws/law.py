@@ -140,7 +140,7 @@ class Law:
             "inputs": list(self.inputs),
             "parameters": list(self.natural),
             "fit_parameters": list(self.params),
-            "bounds": {n: list(b) for n, b in zip(self.params, self.box)},
+            "bounds": {n: [b if np.isfinite(b) else None for b in box] for n, box in zip(self.params, self.box)},
             "irreducible": self.irreducible,
             "compute_optimal": self.compute_optimal is not None,
             "description": self.description,

@@ -37,6 +37,7 @@ class Sweep:
     accuracy: list[dict] = field(default_factory=list)
     isoflop: dict | None = None
     notes: list[str] = field(default_factory=list)
+    ci: float = 0.95  # the level of the intervals in the law comparison (the fits')
 
 
 def sweep_order(metrics, fits, config) -> list[tuple[str, str]]:
@@ -68,6 +69,8 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config:
     if fits:
         _isoflop(sweep, runs, one_d, two_d)
     _accuracy(sweep, runs)
+    if fits:
+        sweep.ci = fits[0].result.ci
     for fit in sorted(fits, key=_backtest):
         sweep.laws.append(_comparison_row(fit))
         sweep.params.append(_parameter_table(fit, _references_of(references_for(config, name), fit.law)))
@@ -171,11 +174,18 @@ def _accuracy(sweep, runs):
 
 def _comparison_row(fit: SweepFit) -> dict:
     r = fit.result
+    ic, bt = r.information_criteria, r.backtest
+    scored = [o for o in bt.get("origins", []) if "rms_log_error" in o]
     return {
         "law": fit.law, "formula": r.law.formula, "n_points": r.n_points, "n_excluded": r.n_excluded,
         "rms": _pct(r.rms_log_residual), "rms_means": _pct(r.rms_log_residual_of_means),
-        "aic": fmt(r.aic, 5), "bic": fmt(r.bic, 5),
-        "backtest": _pct(r.backtest.get("rms_log_error")), "holdout": r.backtest.get("holdout", "—"),
+        "aic": fmt(ic.get("aic"), 5), "aicc": fmt(ic.get("aicc"), 5), "bic": fmt(ic.get("bic"), 5),
+        "n_eff": ic.get("n_eff", "—"),
+        "backtest": _pct(bt.get("rms_log_error")),
+        "backtest_interval": "[" + ", ".join(_pct(v) for v in bt["interval"]) + "]" if bt.get("interval")
+        and bt["interval"][0] is not None else "",
+        "origins": ", ".join(f"{o['holdout']}: {_pct(o['rms_log_error'])}" for o in scored) or "—",
+        "axis": "compute 6ND" if bt.get("axis", "").startswith("compute") else "size",
     }
 
 

@@ -74,8 +74,9 @@ def headline(fit: SweepFit) -> str:
     sentence += ")"
     error = r.backtest.get("rms_log_error")
     if error is not None:
+        held = ", ".join(str(o["holdout"]) for o in r.backtest["origins"] if "rms_log_error" in o)
         sentence += (f"; extrapolation backtest RMS log error {fmt(100 * float(error), 3)}%"
-                     f" on the {r.backtest.get('holdout', '?')} largest held out")
+                     f" (mean over holding out the largest {held})")
     else:
         sentence += "; no extrapolation backtest"
     return sentence + "."
