@@ -140,3 +140,21 @@ def test_parameter_on_a_bound_is_printed(tmp_path):
     assert d["at_bound"]["alpha"]["side"] == "lower" and d["at_bound"]["alpha"]["bound"] == 0.0
     line = next(line for line in out.stdout.splitlines() if line.strip().startswith("alpha"))
     assert "AT THE LOWER BOUND 0" in line and "not a real interval" in line
+
+
+def test_fit_defaults_are_the_schemas():
+    """One source for every default: the library's (which the CLI uses) equal the study schema's `fit` block."""
+    import yaml
+
+    from scalinglab import SCHEMA_PATH
+    from scalinglab.cli import build_parser
+    from scalinglab.fitting import DEFAULTS
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())["$defs"]["fit"]["properties"]
+    shared = {k: v["default"] for k, v in schema.items() if k in DEFAULTS}
+    assert set(shared) == {"huber_delta", "bootstrap", "bootstrap_unit", "ci", "seed", "backtest_holdouts"}
+    for key, value in shared.items():
+        assert list(DEFAULTS[key]) == value if isinstance(value, list) else DEFAULTS[key] == value, key
+    args = build_parser("fit").parse_args(["fit", "data.csv", "--x", "N"])
+    for key, value in shared.items():
+        assert getattr(args, key) == value, key
