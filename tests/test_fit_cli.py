@@ -144,14 +144,11 @@ def test_parameter_on_a_bound_is_printed(tmp_path):
 
 def test_fit_defaults_are_the_schemas():
     """One source for every default: the library's (which the CLI uses) equal the study schema's `fit` block."""
-    import yaml
-
-    from scalinglab import SCHEMA_PATH
     from scalinglab.cli import build_parser
+    from scalinglab.config.schema import defaults
     from scalinglab.fitting import DEFAULTS
 
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())["$defs"]["fit"]["properties"]
-    shared = {k: v["default"] for k, v in schema.items() if k in DEFAULTS}
+    shared = {k: v for k, v in defaults("fit").items() if k in DEFAULTS}
     assert set(shared) == {"huber_delta", "bootstrap", "bootstrap_unit", "ci", "seed", "backtest_holdouts"}
     for key, value in shared.items():
         assert list(DEFAULTS[key]) == value if isinstance(value, list) else DEFAULTS[key] == value, key

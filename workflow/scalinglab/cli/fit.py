@@ -1,6 +1,5 @@
 """`scalinglab fit DATA`: fit a scaling law to a table; several laws are ranked by their backtest, `isoflop` is
-approach 2. Defaults are `scalinglab.fitting.DEFAULTS` (a test checks them against the schema's `fit` block).
-pandas and scipy are imported only inside run()."""
+approach 2. pandas and scipy are imported only inside run()."""
 
 from __future__ import annotations
 
@@ -60,6 +59,7 @@ def holdouts(text: str) -> list[int]:
 def add_arguments(parser) -> None:
     # The settings a study's `fit` block also has take their defaults and help from the schema (the one source).
     from ..config.schema import defaults, description
+    from ..fitting import DEFAULTS  # the library's own knobs, which a study's fit block does not have
 
     study = defaults("fit")
     parser.add_argument("data", help="table to fit: .csv, .tsv, .json or .parquet")
