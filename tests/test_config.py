@@ -8,6 +8,7 @@ from scalinglab import SCHEMA_PATH
 from scalinglab.config import (
     ConfigError,
     canonical_json,
+    default_y,
     fit_settings,
     load_config,
     run_id,
@@ -70,9 +71,20 @@ def test_a_sweeps_fit_block_has_no_defaults_of_its_own():
     assert settings["bootstrap"] == 50 and settings["ci"] == 0.9 and settings["y"] == "best_val_loss"
     assert settings["x"] == defaults("fit")["x"]
     # a name the study does not know (a sweep only in metrics.parquet) gets the study's settings
-    assert fit_settings(config, "elsewhere")["y"] == defaults("fit")["y"]
+    assert fit_settings(config, "elsewhere")["x"] == defaults("fit")["x"]
     # an empty config (e.g. a report drawn without one) gets the schema's
-    assert fit_settings({}, "s") == defaults("fit")
+    assert fit_settings({}, "s") == {**defaults("fit"), "y": "final_val_loss"}
+
+
+def test_the_default_y_is_held_out_and_follows_the_trainer():
+    config = minimal()
+    validate_config(config)
+    assert "y" not in defaults("fit")  # one rule, default_y, not a schema default
+    assert fit_settings(config, "s")["y"] == "test_loss_at_best_val"  # the built-in trainer selects a checkpoint
+    assert fit_settings({"sweeps": [{"name": "c", "trainer": "command"}]}, "c")["y"] == "final_val_loss"
+    assert fit_settings({"external": [{"name": "e", "path": "x.csv"}]}, "e")["y"] == "final_val_loss"
+    config["fit"]["y"] = "final_val_loss"  # a study that names y keeps it
+    assert fit_settings(config, "s")["y"] == "final_val_loss"
 
 
 def test_errors_point_at_the_file_and_line(tmp_path):
@@ -134,8 +146,9 @@ def test_cli_defaults_are_the_schemas():
 
     fit = defaults_of("fit")
     study = defaults("fit")
-    for key in ("x", "y", "bootstrap", "bootstrap_unit", "seed", "huber_delta", "ci", "backtest_holdouts"):
+    for key in ("x", "bootstrap", "bootstrap_unit", "seed", "huber_delta", "ci", "backtest_holdouts"):
         assert fit[key].default == study[key], key
+    assert fit["y"].default == default_y(None)  # a table from outside any study: its final loss
     assert fit["law"].default == ",".join(study["laws"])
     train = defaults_of("train")
     assert list(train["on_failure"].choices) == allowed(None, "on_failure")

@@ -59,6 +59,7 @@ def holdouts(text: str) -> list[int]:
 def add_arguments(parser) -> None:
     # The settings a study's `fit` block also has take their defaults and help from the schema (the one source).
     from ..config.schema import defaults, description
+    from ..config.study import default_y
     from ..fitting import DEFAULTS  # the library's own knobs, which a study's fit block does not have
 
     study = defaults("fit")
@@ -72,7 +73,8 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--x", default=study["x"], help="x column(s), comma-separated in the law's input order "
                         "(default %(default)s)")
-    parser.add_argument("--y", default=study["y"], help="y column (must be > 0; fitted on log y) (default %(default)s)")
+    parser.add_argument("--y", default=default_y(None),
+                        help="y column (must be > 0; fitted on log y) (default %(default)s)")
     parser.add_argument("--out", help="write the fit JSON here (default: print it)")
     parser.add_argument("--bootstrap", type=count, default=study["bootstrap"],
                         help=f"{description('fit', 'bootstrap')} (default %(default)s)")

@@ -9,13 +9,13 @@ function needs them): `scalinglab train` imports it on its start-up path.
     schema     the schema file and its defaults
     validate   load_config, validate_config (schema, then checks.check_study)
     runs       expand (the run table), run_table_config, human_count, size_label, runs_table, flatten_spec
-    study      fit_settings, fitted_blocks
+    study      fit_settings, fitted_blocks, default_y (the fitted column when a study names none)
 """
 
 from .errors import ConfigError
 from .identity import OPERATIONAL_KEYS, canonical_json, run_id, run_identity, short_hash
 from .runs import RUN_TABLE_KEYS, expand, flatten_spec, human_count, run_table_config, runs_table, size_label
-from .study import fit_settings, fitted_blocks
+from .study import default_y, fit_settings, fitted_blocks
 from .validate import load_config, validate_config
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "RUN_TABLE_KEYS",
     "ConfigError",
     "canonical_json",
+    "default_y",
     "expand",
     "fit_settings",
     "fitted_blocks",
