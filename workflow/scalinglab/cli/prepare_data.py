@@ -5,33 +5,50 @@ from __future__ import annotations
 import json
 import sys
 
-HELP = "generate one dataset into DIR/data.npz + DIR/meta.json (cached by its parameters)"
+HELP = "generate one dataset into DIR/data.npz + DIR/meta.json (cached by its parameters and files)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("dataset", metavar="NAME", help="registered dataset name (see `scalinglab datasets`)")
+    parser.add_argument("dataset", metavar="NAME", help="dataset name (see `scalinglab datasets`, or the study's own)")
     parser.add_argument(
-        "--params-json", default="{}", help="generation parameters as a JSON object (defaults filled in)"
+        "--params-json", default="{}",
+        help="the study's `datasets.NAME` entry as a JSON object: generation parameters (defaults filled in), or the "
+        "`kind` and `path`/`function` of the study's own data",
     )
-    parser.add_argument("--out-dir", required=True, help="output directory, e.g. results/data/NAME")
+    parser.add_argument("--out-dir", required=True, help="output directory, e.g. results/data/NAME/DATASET_ID")
+    parser.add_argument(
+        "--budgets-json", default="{}",
+        help="{sweep: its largest budget} of the sweeps on this dataset: a sample budget larger than the training "
+        "pool is refused here, before any training job",
+    )
+
+
+def _json_object(text: str, option: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{option} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{option} must be a JSON object")
+    return value
 
 
 def run(args) -> int:
-    from ..datasets import cached_meta, prepare
+    from ..datasets import cached_meta, check_budgets, prepare
 
     try:
-        params = json.loads(args.params_json)
+        params = _json_object(args.params_json, "--params-json")
+        budgets = _json_object(args.budgets_json, "--budgets-json")
     except ValueError as error:
-        print(f"scalinglab prepare-data: --params-json is not valid JSON: {error}", file=sys.stderr)
+        print(f"scalinglab prepare-data: {error}", file=sys.stderr)
         return 2
-    if not isinstance(params, dict):
-        print("scalinglab prepare-data: --params-json must be a JSON object", file=sys.stderr)
-        return 2
-    if cached_meta(args.dataset, params, args.out_dir) is not None:
-        print(f"{args.dataset}: up to date in {args.out_dir}")
-        return 0
     try:
-        meta = prepare(args.dataset, params, args.out_dir)
+        meta = cached_meta(args.dataset, params, args.out_dir)
+        if meta is not None:
+            check_budgets(args.dataset, meta, budgets)
+            print(f"{args.dataset}: up to date in {args.out_dir}")
+            return 0
+        meta = prepare(args.dataset, params, args.out_dir, budgets=budgets)
     except (RuntimeError, ValueError) as error:
         if type(error).__name__ == "ConfigError":
             raise

@@ -24,6 +24,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--on-failure", choices=["stop", "record"], help="override the spec's on_failure for the last attempt"
     )
+    parser.add_argument("--log", help="this job's log file, named in error messages")
 
 
 def _pipeline_spec(args) -> tuple[dict, str, str]:
@@ -34,7 +35,8 @@ def _pipeline_spec(args) -> tuple[dict, str, str]:
     spec = json.loads(text)
     if not isinstance(spec, dict):
         raise ValueError("--spec-json must be a JSON object")
-    data_dir = args.data_dir or os.path.join(args.results_dir, "data", spec["dataset"])
+    data_dir = args.data_dir or (os.path.join(args.results_dir, "data", spec["dataset"]) if spec.get("dataset")
+                                 else None)
     out_dir = args.out_dir or os.path.join(args.results_dir, "runs", spec["run_path"])
     return spec, data_dir, out_dir
 
@@ -69,27 +71,29 @@ def run(args) -> int:
         print("scalinglab train: give --spec-json, or --config FILE with --run RUN_ID_OR_PATH", file=sys.stderr)
         return 2
 
-    from ..trainers import train_with_policy
+    from ..trainers import failure_message, train_with_policy
 
     label = spec.get("run_path") or spec.get("run_id") or out_dir
     attempts = f"attempt {args.attempt}/{args.max_attempts}"
     try:
         result = train_with_policy(spec, data_dir, out_dir, attempt=args.attempt, max_attempts=args.max_attempts,
-                                   on_failure=args.on_failure)
+                                   on_failure=args.on_failure, log=args.log)
     except Exception as error:
-        print(f"scalinglab train {label}: error on {attempts}: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"scalinglab train: error on {attempts}: {failure_message(spec, error, args.log)}", file=sys.stderr)
         if os.environ.get("SCALINGLAB_TRACEBACK"):
             raise
         return 1
     m = result["metrics"]
     if m["status"] == "failed":
-        print(f"scalinglab train {label}: failed on {attempts} ({m['error']}); "
-              f"recorded status=failed in {out_dir}/run.json", file=sys.stderr)
+        print(f"scalinglab train: failed on {attempts}: {m['error']}; recorded status=failed in {out_dir}/run.json",
+              file=sys.stderr)
         return 0
     unit = "tokens" if "tokens_seen" in m else "samples"
-    line = (f"{label}: {m['status']} steps {m['steps']} {unit} {m[unit + '_seen']} "
-            f"final_val_loss {m['final_val_loss']} wall {m['wall_s']:.1f}s")
+    line = f"{label}: {m['status']} {unit} {m.get(unit + '_seen')} final_val_loss {m['final_val_loss']}"
+    if "steps" in m:
+        line += f" steps {m['steps']}"
+    line += f" wall {m['wall_s']:.1f}s"
     if m["status"] == "diverged":
-        line += f" (diverged at step {m['diverged_step']})"
+        line += f" (diverged at step {m['diverged_step']}: {m['divergence_rule']})"
     print(line)
     return 0

@@ -110,6 +110,9 @@ def mlp_resolve(arch: dict, meta: dict) -> dict:
     unknown = sorted(set(arch) - MLP_KEYS)
     if unknown:
         raise ValueError(f"mlp architecture: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(MLP_KEYS))}")
+    if len(meta.get("input_shape") or []) > 1:
+        raise ValueError(f"mlp: the data's samples have shape {tuple(meta['input_shape'])}; the mlp takes flat "
+                         "feature vectors (flatten X, or bring a model family of your own)")
     out = {**MLP_DEFAULTS, **{k: v for k, v in arch.items() if k != "target_params"}}
     out["n_features"] = int(meta["n_features"])
     out["n_outputs"] = int(meta.get("n_classes") or meta.get("n_outputs") or 1)

@@ -85,7 +85,6 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
     Raises on errors (the caller applies the retry and on_failure policy); a diverging loss is not an error: it stops
     the run with status "diverged"."""
     started_at, wall_start = record.utc_now(), time.perf_counter()
-    hooks.fail_if_asked(spec, attempt)
     run = setup(spec, data_dir, out_dir)
     progress = resume(run)
     train_loop(run, progress)
@@ -129,7 +128,7 @@ def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
     if meta.get("name") != spec["dataset"]:
         raise ValueError(f"{data_dir} holds dataset {meta.get('name')!r}, the run needs {spec['dataset']!r}")
     if "dataset_params" in spec and canonical_json(meta.get("params")) != canonical_json(
-        datasets.get_spec(spec["dataset"]).params_with_defaults(spec["dataset_params"] or {})
+        datasets.get_spec(spec["dataset"], spec["dataset_params"]).params_with_defaults(spec["dataset_params"] or {})
     ):
         raise ValueError(f"{data_dir} was prepared with other parameters than the run's dataset_params: re-prepare it")
     if spec.get("budget_unit", meta["unit"]) != meta["unit"]:
@@ -138,39 +137,89 @@ def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
 
 
 def build_model(spec: dict, meta: dict, device):
-    """(model, resolved architecture, n_params, n_params_nonembedding), initialised from the run's seed."""
+    """(model, family, resolved architecture, n_params, n_params_nonembedding), initialised from the run's seed.
+
+    Parameters are counted on the built module; a closed form (built-in families, a user family's count_params
+    hook) must agree with it."""
     import numpy as np
     import torch
 
-    from .. import models
+    from .. import models, plugins
 
-    name = spec["model"]
-    resolved = models.resolve(name, spec.get("architecture") or {}, meta)
-    n_params, n_params_nonembedding = models.count_params(name, resolved)
+    family = models.family(spec["model"])
+    resolved = family.resolve(spec.get("architecture") or {}, meta)
+    if meta["task"] == "lm" and "context" not in resolved:
+        raise plugins.UserCodeError(f"model {spec['model']}: a language-model family needs `context` (tokens per "
+                                    "training window) in its sweep's architecture")
     torch.manual_seed(int(spec["seed"]))
     np.random.seed(int(spec["seed"]) % (1 << 32))
-    model = models.build(name, resolved).to(device)
-    assert model.num_params() == n_params, "closed-form parameter count disagrees with the model"
-    return model, resolved, n_params, n_params_nonembedding
+    model = family.build(resolved, meta).to(device)
+    n_params, n_params_nonembedding = models.count_module_params(model)
+    closed_form = family.count_params(resolved, meta)
+    if closed_form is not None and closed_form != (n_params, n_params_nonembedding):
+        where = "" if family.builtin else f" (its count_params hook, {family.reference.text})"
+        raise ValueError(f"model {spec['model']}: the closed-form parameter count{where} is {closed_form}, the built "
+                         f"module has (n_params, n_params_nonembedding) = {(n_params, n_params_nonembedding)}")
+    return model, family, resolved, n_params, n_params_nonembedding
+
+
+def check_output(model, family, batches: Batches, meta: dict) -> None:
+    """The model's output for two training samples fits the task, or a UserCodeError says what it should be."""
+    import torch
+
+    from .. import plugins
+
+    x, y = batches.train_batch(0)
+    x = x[:2]
+    model.eval()
+    try:
+        with torch.inference_mode():
+            out = model(x)
+    except Exception as error:
+        if family.builtin:
+            raise
+        raise plugins.located(error, family.reference, "its module's forward raised") from error
+    finally:
+        model.train()
+    task, batch = meta["task"], x.shape[0]
+    if task == "lm":
+        expected, ok = f"(B, T, V) logits with V >= vocab_size {meta['vocab_size']}", (
+            isinstance(out, torch.Tensor) and out.dim() == 3 and tuple(out.shape[:2]) == tuple(x.shape)
+            and out.shape[2] >= int(meta["vocab_size"]))
+    elif task == "classification":
+        expected = f"(B, n_classes) = (B, {meta['n_classes']}) logits"
+        ok = isinstance(out, torch.Tensor) and tuple(out.shape) == (batch, int(meta["n_classes"]))
+    else:
+        expected = f"(B, n_outputs) = (B, {meta['n_outputs']}) predictions"
+        ok = isinstance(out, torch.Tensor) and tuple(out.shape) == (batch, int(meta["n_outputs"]))
+    if not ok:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+        where = (plugins._display(family.reference.path), None) if not family.builtin else (None, None)
+        raise plugins.UserCodeError(
+            f"model {family.name}: for input of shape {tuple(x.shape)} ({task}) the module returned {got}; it "
+            f"must return a tensor of {expected}", *where)
+    if not out.is_floating_point():
+        raise plugins.UserCodeError(f"model {family.name}: the module returned {out.dtype} values; logits and "
+                                    "predictions must be floating point")
 
 
 def setup(spec: dict, data_dir, out_dir) -> Setup:
-    from .. import models
-
     train = train_settings(spec)
     device, threads = configure_device(spec.get("device", "auto"))
     arrays, meta = load_data(spec, data_dir)
     constant_loss = divergence.constant_prediction_loss(meta, arrays)
-    model, resolved, n_params, n_params_nonembedding = build_model(spec, meta, device)
+    model, family, resolved, n_params, n_params_nonembedding = build_model(spec, meta, device)
     context = resolved.get("context")
+    batches = Batches(spec, arrays, meta, train, context, device)
+    check_output(model, family, batches, meta)
     steps = count_steps(spec, train, context)
-    lr = effective_lr(train, models.width(spec["model"], resolved))
+    lr = effective_lr(train, family.width(resolved, meta))
     optimizer, clip = optim.make_optimizer(model, lr, tuple(float(b) for b in train["betas"]),
                                            float(train["weight_decay"]))
     return Setup(
         spec=spec, train=train, out_dir=Path(out_dir), device=device, threads=threads, meta=meta,
         unit=meta["unit"], resolved=resolved, n_params=n_params, n_params_nonembedding=n_params_nonembedding,
-        model=model, batches=Batches(spec, arrays, meta, train, context, device), steps=steps,
+        model=model, batches=batches, steps=steps,
         per_step_units=units_per_step(train, meta["unit"], context), lr=lr,
         evals=set(eval_steps(steps, int(train["eval_points"]))), optimizer=optimizer, clip=clip,
         identity=checkpoint.identity(spec, optim.implementation()), constant_loss=constant_loss,
@@ -436,7 +485,7 @@ def write_result(run: Setup, progress: Progress, final: dict, started_at: str, w
         "first_step_s": progress.first_step_s,
         "resumed_from_step": progress.resumed_from_step,
     }
-    metrics.update({f"resolved_{k}": v for k, v in run.resolved.items()})
+    metrics.update({f"resolved_{k}": v for k, v in run.resolved.items() if isinstance(v, (bool, int, float, str))})
     result = record.write(run.out_dir, run.spec, metrics, progress.curve, record.environment(run.device, run.threads),
                           started_at)
     if not run.spec.get("keep_checkpoints", False):
