@@ -108,7 +108,7 @@ def main(argv=None):
     W, _ = resample_weights(len(L), None, args.bootstrap, np.random.default_rng(args.seed))
     Xs, logy = X, np.log(L)
     t0 = time.perf_counter()
-    boot, info = refit(CHINCHILLA, Xs, logy, 1e-3, fastcore, W, settings)
+    boot, _, info = refit(CHINCHILLA, Xs, logy, 1e-3, fastcore, W, settings)
     t_boot = time.perf_counter() - t0
 
     rel = abs(fastcore.objective - ref_f) / ref_f

@@ -240,6 +240,21 @@ def print_summary(d: dict) -> None:
               f" ({each})")
     elif bt.get("skipped"):
         print(f"  backtest: {bt['skipped']}")
+    ident = d.get("identification") or {}
+    if ident.get("hessian_condition") is not None:
+        weak = ident["weakly_identified"]
+        direction = ", ".join(f"{k} {v:+.2f}" for k, v in ident["weakest_direction"].items())
+        print(f"  curvature condition number {ident['hessian_condition']:.3g}"
+              + (f": WEAKLY IDENTIFIED (above {ident['threshold']:g}); the data barely constrain {direction}"
+                 if weak else " (well identified)"))
+    racing = diag.get("racing_check") or {}
+    if racing.get("n_checked"):
+        print(f"  racing check: {racing['n_beat_winner']} of {racing['n_checked']} pruned starts run to the end beat "
+              "the best survivor" + (" (the better optimum is reported)" if racing["n_beat_winner"] else ""))
+    basin = diag.get("bootstrap_basin_check") or {}
+    if basin.get("n_checked"):
+        print(f"  bootstrap basin check: {basin['n_better']} of {basin['n_checked']} resamples found a better optimum "
+              "with the full search" + ("; all resamples refitted with it" if basin["refitted"] else ""))
     if ic.get("aic") is not None:
         print(f"  AIC {ic['aic']:.4g}, AICc {fmt(ic['aicc'])}, BIC {ic['bic']:.4g} (least squares on the means at "
               f"{ic['n_eff']} distinct x)")

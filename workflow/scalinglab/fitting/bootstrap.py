@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .multistart import PointFit, run_starts
-from .optimize import CONVERGED, Objective
+from .multistart import RACE, PointFit, run_starts
+from .optimize import CONVERGED, Objective, lbfgs_batch, newton_batch
 
 INTERVAL_METHODS = ("percentile", "bca")
 MIN_DRAWS = 10  # fewer finite bootstrap draws than this give no interval (a band from 3 draws is not a band)
+BASIN_CHECKS = 8  # resamples refitted from a wide set of starts, as a check on the warm-started refits
+BASIN_STARTS = 64  # of the law's starting points, drawn at random, for that check (all if fewer)
 
 
 def resample_weights(n, groups, B, rng):
@@ -36,12 +38,12 @@ def jackknife_weights(n, groups):
     return (inverse[None, :] != np.arange(labels.size)[:, None]).astype(float)
 
 
-def refit(law, Xs, logy, delta, point: PointFit, W, settings):
-    """Refit every weight vector (row of W) from each of the point fit's distinct optima; keep the best per row.
-    Returns ((B, P) fitted parameters in scaled coordinates, NaN rows where no start gave a finite objective,
-    {n_failed, n_not_converged})."""
+def refit(law, Xs, logy, delta, point: PointFit, W, settings, starts=None):
+    """Refit every weight vector (row of W) from each of `starts` (default: the point fit's distinct optima); keep
+    the best per row. Returns ((B, P) fitted parameters in scaled coordinates, NaN rows where no start gave a finite
+    objective, (B,) objectives, {n_failed, n_not_converged})."""
     B = W.shape[0]
-    starts = point.local_optima
+    starts = point.local_optima if starts is None else starts
     k = starts.shape[0]
     x0 = np.repeat(starts[None, :, :], B, axis=0).reshape(B * k, -1)
     objective = Objective(law, Xs, logy, delta, np.repeat(W, k, axis=0))
@@ -50,10 +52,43 @@ def refit(law, Xs, logy, delta, point: PointFit, W, settings):
     best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=1)
     rows = np.arange(B)
     theta = res.x.reshape(B, k, -1)[rows, best]
-    ok = np.isfinite(f[rows, best])
+    f = f[rows, best]
+    ok = np.isfinite(f)
     status = res.status.reshape(B, k)[rows, best]
     theta[~ok] = np.nan
-    return theta, {"n_failed": int((~ok).sum()), "n_not_converged": int((~np.isin(status, CONVERGED) & ok).sum())}
+    return theta, f, {"n_failed": int((~ok).sum()), "n_not_converged": int((~np.isin(status, CONVERGED) & ok).sum())}
+
+
+def refit_checked(law, Xs, logy, delta, point: PointFit, W, settings, rng):
+    """`refit`, plus a cheap check that warm starts did not trap resamples in the wrong basin: BASIN_CHECKS
+    resamples, drawn at random, are refitted from a wide set of starts (the point fit's distinct end points and
+    BASIN_STARTS of the law's own starting points, drawn at random), every start run to the end. If one of them finds
+    a lower objective than its warm-started refit, every resample is refitted again with those optima added to the
+    warm starts, and the check says so."""
+    theta, f, info = refit(law, Xs, logy, delta, point, W, settings)
+    sample = rng.choice(W.shape[0], min(BASIN_CHECKS, W.shape[0]), replace=False)
+    grid = np.asarray(law.starts(Xs, logy), dtype=float)
+    if grid.shape[0] > BASIN_STARTS:
+        grid = grid[np.sort(rng.choice(grid.shape[0], BASIN_STARTS, replace=False))]
+    wide = np.vstack([point.candidates, grid])
+    k = wide.shape[0]
+    objective = Objective(law, Xs, logy, delta, np.repeat(W[sample], k, axis=0))
+    x0 = np.tile(wide, (sample.size, 1))
+    if objective.has_hessian:  # racing's curvature schedule, nothing pruned: resamples' objectives differ
+        res = newton_batch(objective, x0, race=RACE, keep=1.0)
+    else:
+        res = lbfgs_batch(objective, x0, law.box, max_iter=int(settings.get("max_iter", 500)))
+    fw = np.where(np.isfinite(res.f), res.f, np.inf).reshape(sample.size, k)
+    best = np.argmin(fw, axis=1)
+    found = [(res.x.reshape(sample.size, k, -1)[j, best[j]], (f[b] - fw[j, best[j]]) / f[b])
+             for j, b in enumerate(sample) if fw[j, best[j]] < f[b] * (1 - 1e-6)]
+    check = {"n_checked": int(sample.size), "n_better": len(found),
+             "max_relative_improvement": float(max((g for _, g in found), default=0.0)), "refitted": False}
+    if found:
+        starts = np.vstack([point.local_optima] + [t[None, :] for t, _ in found])
+        theta, f, info = refit(law, Xs, logy, delta, point, W, settings, starts=starts)
+        check["refitted"] = True
+    return theta, {**info, "basin_check": check}
 
 
 def interval(samples, ci, point=None, jack=None):

@@ -14,7 +14,8 @@ from . import bootstrap as boot
 from .backtest import DEFAULT_HOLDOUTS, MAX_RESAMPLES, backtest
 from .compare import information_criteria
 from .errors import FitError
-from .multistart import parameters_at_bounds, point_fit
+from .identify import identification, parameters_at_bounds
+from .multistart import point_fit
 from .predict import map_inputs, parse_point
 from .prepare import Prepared, listify, prepare
 from .result import FitResult
@@ -65,7 +66,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
     intervals, fit_intervals, derived = _intervals(law, prep, settings, theta, nat, draws, jack)
     diagnostics = {**point.diagnostics, "input_scales": [float(s) for s in scales],
                    "bootstrap_failed": draws["info"]["n_failed"],
-                   "bootstrap_not_converged": draws["info"]["n_not_converged"]}
+                   "bootstrap_not_converged": draws["info"]["n_not_converged"],
+                   "bootstrap_basin_check": draws["info"].get("basin_check")}
     return FitResult(
         law=law, x=prep.x_cols, y=prep.y_col, theta=theta,
         params={name: float(v) for name, v in zip(law.natural, nat)},
@@ -83,7 +85,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
         data_hash=data_hash(prep),
         fit_params={name: float(v) for name, v in zip(law.params, theta)},
         fit_intervals=fit_intervals, n_filtered=prep.n_filtered, n_input=prep.n_input,
-        at_bound=parameters_at_bounds(law, point.theta), law_ref=law_ref,
+        at_bound=parameters_at_bounds(law, point.theta),
+        identification=identification(law, Xs, logy, point.theta, settings["huber_delta"]), law_ref=law_ref,
     )
 
 
@@ -135,7 +138,8 @@ def _bootstrap(law, prep, settings, point, scales, Xs, logy) -> dict:
                 "info": {"n_failed": 0, "n_not_converged": 0}}
     rng = np.random.default_rng(int(settings["seed"]))
     W, n_units = boot.resample_weights(prep.y.size, prep.groups, B, rng)
-    scaled, info = boot.refit(law, Xs, logy, settings["huber_delta"], point, W, settings)
+    scaled, info = boot.refit_checked(law, Xs, logy, settings["huber_delta"], point, W, settings,
+                                      np.random.default_rng([int(settings["seed"]), 2]))
     theta = _to_law_coordinates(law, scaled, scales)
     return {"theta": theta, "natural": law.to_natural(theta), "n_units": n_units, "info": info}
 
@@ -144,7 +148,7 @@ def _jackknife(law, prep, settings, point, scales, Xs, logy) -> dict | None:
     if int(settings["bootstrap"]) <= 0:
         return None
     W = boot.jackknife_weights(prep.y.size, prep.groups)
-    scaled, _ = boot.refit(law, Xs, logy, settings["huber_delta"], point, W, settings)
+    scaled, _, _ = boot.refit(law, Xs, logy, settings["huber_delta"], point, W, settings)
     theta = _to_law_coordinates(law, scaled, scales)
     return {"theta": theta, "natural": law.to_natural(theta)}
 

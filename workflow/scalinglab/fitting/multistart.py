@@ -12,7 +12,10 @@ from .optimize import CONVERGED, Objective, Status, lbfgs_batch, newton_batch, p
 
 RACE = (4, 4, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch)
 RACE_FROM = 1000  # race only grids at least this large
-BOUND_TOLERANCE = 1e-6  # a parameter this close to a bound (relative to max(|bound|, 1)) is reported as on it
+FINISH_TOP = 8  # the best distinct end points that stopped short of convergence are run on to the end
+CHECK_PRUNED = 64  # pruned starts, drawn at random, run to the end: a check that racing did not drop the best basin
+FINISH_ITERATIONS = 1000
+CANDIDATES = 16
 
 
 @dataclass
@@ -21,6 +24,7 @@ class PointFit:
     objective: float
     diagnostics: dict
     local_optima: np.ndarray  # a few distinct good end points (scaled coordinates): bootstrap warm starts
+    candidates: np.ndarray  # up to CANDIDATES distinct good end points: the bootstrap's basin check starts from them
 
 
 def input_scales(law, X) -> np.ndarray:
@@ -56,15 +60,16 @@ def run_starts(law, objective, starts, settings, race=True):
 def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit:
     objective = Objective(law, Xs, logy, delta, weights)
     res, optimizer = run_starts(law, objective, starts, settings, race=starts.shape[0] > 1)
-    finite = np.isfinite(res.f)
-    if not finite.any():
+    if not np.isfinite(res.f).any():
         raise FitError(f"law {law.name!r}: no starting point gave a finite objective on this data")
+    pruned = res.status == Status.PRUNED
+    check = _finish(law, objective, res, settings)
+    finite = np.isfinite(res.f)
     order = np.argsort(np.where(finite, res.f, np.inf))
     best_batch = float(res.f[order[0]])
     best_theta, best_f, polish = _polish(law, objective, res, order, int(settings.get("polish", 3)))
     _, g = objective.value_grad(best_theta[None, :], np.array([0]))
-    pruned = res.status == Status.PRUNED
-    within = finite & ~pruned & (res.f <= best_f * (1 + 1e-6) + 1e-300)
+    within = finite & np.isin(res.status, CONVERGED) & (res.f <= best_f * (1 + 1e-6) + 1e-300)
     counts = {Status(k).label: int(v) for k, v in zip(*np.unique(res.status, return_counts=True))}
     diagnostics = {
         "n_starts": int(starts.shape[0]),
@@ -72,8 +77,9 @@ def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit
         "best_start": int(order[0]),
         "best_start_point": {n: float(v) for n, v in zip(law.params, starts[order[0]])},
         "n_starts_at_optimum": int(within.sum()),
-        "n_starts_pruned": int(pruned.sum()),
-        "n_starts_run_to_end": int((~pruned).sum()),
+        "n_starts_pruned": int(pruned.sum()) - check["n_checked"],
+        "n_starts_run_to_end": int((~pruned).sum()) + check["n_checked"],
+        "racing_check": check,
         "optimizer": optimizer,
         "objective_batch": best_batch,
         "converged": bool(res.status[order[0]] in CONVERGED or (polish is not None and polish.success)),
@@ -90,8 +96,42 @@ def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit
         },
         "grad_norm": float(np.max(np.abs(g))),
     }
-    optima = _distinct_optima(res, order, best_theta, int(settings.get("bootstrap_starts", 3)))
-    return PointFit(best_theta, best_f, diagnostics, optima)
+    optima = _distinct_optima(res, order, best_theta, CANDIDATES)
+    return PointFit(best_theta, best_f, diagnostics, optima[: max(1, int(settings.get("bootstrap_starts", 3)))],
+                    optima)
+
+
+def _finish(law, objective, res, settings) -> dict:
+    """Run on to the end (in place in `res`) the best distinct end points that stopped short of convergence, and a
+    random sample of the starts racing pruned. Returns the racing check: how many pruned starts were run to the end
+    and whether any of them beat the winner of the survivors (if one did, it is the winner now, and it is said)."""
+    finite = np.isfinite(res.f)
+    pruned = np.flatnonzero(res.status == Status.PRUNED)
+    order = np.argsort(np.where(finite & (res.status != Status.PRUNED), res.f, np.inf))
+    short = [i for i in order[: 4 * FINISH_TOP] if finite[i] and res.status[i] not in CONVERGED][:FINISH_TOP]
+    rng = np.random.default_rng(0)  # fixed: the same data give the same check
+    sample = rng.choice(pruned, min(CHECK_PRUNED, pruned.size), replace=False) if pruned.size else pruned
+    idx = np.concatenate([np.asarray(short, dtype=int), sample]).astype(int)
+    if idx.size:
+        if objective.has_hessian:
+            sub = newton_batch(objective, res.x[idx], max_iter=FINISH_ITERATIONS, race=())
+        else:
+            sub = lbfgs_batch(objective, res.x[idx], law.box, max_iter=FINISH_ITERATIONS)
+        better = np.isfinite(sub.f) & ~(sub.f > res.f[idx])  # a pruned start's f was from its early iterations
+        for name in ("x", "f", "grad", "status"):
+            getattr(res, name)[idx[better]] = getattr(sub, name)[better]
+        res.iterations[idx] += sub.iterations
+    survivors = np.setdiff1d(np.flatnonzero(finite), pruned)
+    winner = float(np.min(res.f[survivors])) if survivors.size else float("inf")
+    checked = res.f[sample] if sample.size else np.empty(0)
+    beat = checked < winner - 1e-9 * abs(winner)
+    return {
+        "n_checked": int(sample.size),
+        "n_beat_winner": int(beat.sum()),
+        "best_checked_objective": float(checked.min()) if checked.size else None,
+        "winner_objective": winner,
+        "n_finished": len(short),
+    }
 
 
 def _polish(law, objective, res, order, n_polish):
@@ -121,14 +161,3 @@ def _distinct_optima(res, order, best_theta, k):
         if all(np.max(np.abs(res.x[i] - o)) > 1e-3 * (1 + np.max(np.abs(o))) for o in optima):
             optima.append(res.x[i])
     return np.array(optima)
-
-
-def parameters_at_bounds(law, theta) -> dict:
-    """{reported name: {side, bound, fit_parameter}} for each fitted parameter (optimiser coordinates) that ended
-    on a bound of the law's box: the data did not pin it, and its bootstrap interval is not a real interval."""
-    out = {}
-    for name, value, (lo, hi) in zip(law.params, theta, law.box):
-        for side, bound in (("lower", lo), ("upper", hi)):
-            if np.isfinite(bound) and abs(value - bound) <= BOUND_TOLERANCE * max(abs(bound), 1.0):
-                out[law.reported_name(name)] = {"side": side, "bound": float(bound), "fit_parameter": name}
-    return out

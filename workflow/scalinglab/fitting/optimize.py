@@ -142,103 +142,122 @@ def _projected_grad(x, g, lo, hi):
     return pg
 
 
+@dataclass
+class _Memory:
+    """L-BFGS curvature pairs of every start: m slots each, oldest first; rho = 0 marks an empty slot."""
+
+    S: np.ndarray  # (starts, m, P) steps
+    Y: np.ndarray  # (starts, m, P) gradient changes
+    rho: np.ndarray  # (starts, m)
+    gamma: np.ndarray  # (starts,) initial inverse-Hessian scale; 0: no pair yet
+
+    @classmethod
+    def empty(cls, n, m, P):
+        return cls(np.zeros((n, m, P)), np.zeros((n, m, P)), np.zeros((n, m)), np.zeros(n))
+
+    def direction(self, A, pg):
+        """-H_k pg for starts A, by the two-loop recursion, batched. Returns (d, whether A had no pair yet)."""
+        m = self.rho.shape[1]
+        q = pg.copy()
+        alphas = np.zeros((A.size, m))
+        for j in range(m - 1, -1, -1):
+            alphas[:, j] = self.rho[A, j] * np.einsum("sp,sp->s", self.S[A, j], q)
+            q -= alphas[:, j : j + 1] * self.Y[A, j]
+        first = self.gamma[A] == 0
+        gam = np.where(first, 1.0 / np.maximum(np.max(np.abs(pg), axis=1), 1e-300), self.gamma[A])
+        r = gam[:, None] * q
+        for j in range(m):
+            beta = self.rho[A, j] * np.einsum("sp,sp->s", self.Y[A, j], r)
+            r += self.S[A, j] * (alphas[:, j] - beta)[:, None]
+        return -r, first, gam
+
+    def forget(self, A):
+        self.rho[A] = 0.0
+        self.gamma[A] = 0.0
+
+    def push(self, A, s, y):
+        """Add the pair (s, y) for starts A where it has positive curvature."""
+        sy = np.einsum("sp,sp->s", s, y)
+        yy = np.einsum("sp,sp->s", y, y)
+        good = sy > 1e-12 * np.sqrt(np.einsum("sp,sp->s", s, s) * yy)
+        Ag = A[good]
+        for buf in (self.S, self.Y, self.rho):
+            buf[Ag] = np.roll(buf[Ag], -1, axis=1)
+        self.S[Ag, -1] = s[good]
+        self.Y[Ag, -1] = y[good]
+        self.rho[Ag, -1] = 1.0 / sy[good]
+        self.gamma[Ag] = sy[good] / yy[good]
+
+
+def _line_search(objective, A, xa, fa, ga, d, lo, hi, max_ls):
+    """Backtracking (Armijo) for every start at once; only the starts that still need a shorter step are
+    re-evaluated. Returns (x, f, g of the accepted points, indices into A that failed, evaluations)."""
+    t = np.ones(A.size)
+    xn, fn, gn = np.empty_like(xa), np.full(A.size, np.inf), np.zeros_like(xa)
+    pending = np.arange(A.size)
+    n_evals = 0
+    for step in range(max_ls):
+        if pending.size == 0:
+            break
+        cand = _project(xa[pending] + t[pending, None] * d[pending], lo, hi)
+        fc, gc = objective.value_grad(cand, A[pending])
+        n_evals += 1
+        decrease = np.einsum("sp,sp->s", ga[pending], cand - xa[pending])
+        ok = np.isfinite(fc) & (fc <= fa[pending] + 1e-4 * np.minimum(decrease, 0.0))
+        sel = pending[ok]
+        xn[sel], fn[sel], gn[sel] = cand[ok], fc[ok], gc[ok]
+        pending = pending[~ok]
+        t[pending] *= 0.5 if step < 5 else 0.1
+    return xn, fn, gn, pending, n_evals
+
+
+def _box(bounds, P):
+    if not bounds:
+        return np.full(P, -np.inf), np.full(P, np.inf)
+    return np.array([b[0] for b in bounds], dtype=float), np.array([b[1] for b in bounds], dtype=float)
+
+
 def lbfgs_batch(objective, x0, bounds=None, m=10, max_iter=500, ftol=1e-12, gtol=1e-11, max_ls=40):
-    """Minimise objective.value_grad for every row of x0 at once. Returns a BatchResult."""
+    """Minimise objective.value_grad for every row of x0 at once (projected L-BFGS in the box `bounds`).
+    Returns a BatchResult."""
     x = np.array(x0, dtype=float, copy=True)
     S, P = x.shape
-    if bounds is None:
-        lo, hi = np.full(P, -np.inf), np.full(P, np.inf)
-    else:
-        lo = np.array([b[0] for b in bounds], dtype=float)
-        hi = np.array([b[1] for b in bounds], dtype=float)
+    lo, hi = _box(bounds, P)
     x = _project(x, lo, hi)
     f, g = objective.value_grad(x, np.arange(S))
     n_evals = 1
-    Sh = np.zeros((S, m, P))
-    Yh = np.zeros((S, m, P))
-    rho = np.zeros((S, m))
-    gamma = np.zeros(S)  # 0 means: no curvature pair yet
+    memory = _Memory.empty(S, m, P)
     iters = np.zeros(S, dtype=int)
     status = np.full(S, int(Status.MAX_ITERATIONS))
     status[~np.isfinite(f)] = Status.NOT_FINITE
     active = np.isfinite(f)
-
     for _ in range(max_iter):
         A = np.flatnonzero(active)
+        pg = _projected_grad(x[A], g[A], lo, hi)
+        done = np.max(np.abs(pg), axis=1) <= gtol if A.size else np.zeros(0, bool)
+        status[A[done]] = Status.CONVERGED_GTOL
+        active[A[done]] = False
+        A, pg = A[~done], pg[~done]
         if A.size == 0:
             break
         xa, fa, ga = x[A], f[A], g[A]
-        pg = _projected_grad(xa, ga, lo, hi)
-        done = np.max(np.abs(pg), axis=1) <= gtol
-        if done.any():
-            status[A[done]] = Status.CONVERGED_GTOL
-            active[A[done]] = False
-            keep = ~done
-            A, xa, fa, ga, pg = A[keep], xa[keep], fa[keep], ga[keep], pg[keep]
-            if A.size == 0:
-                break
-        # two-loop recursion, batched; empty history slots have rho = 0 and contribute nothing
-        q = pg.copy()
-        alphas = np.zeros((A.size, m))
-        for j in range(m - 1, -1, -1):
-            alphas[:, j] = rho[A, j] * np.einsum("sp,sp->s", Sh[A, j], q)
-            q -= alphas[:, j : j + 1] * Yh[A, j]
-        gam = gamma[A]
-        first = gam == 0
-        gam = np.where(first, 1.0 / np.maximum(np.max(np.abs(pg), axis=1), 1e-300), gam)
-        r = gam[:, None] * q
-        for j in range(m):
-            beta = rho[A, j] * np.einsum("sp,sp->s", Yh[A, j], r)
-            r += Sh[A, j] * (alphas[:, j] - beta)[:, None]
-        d = -r
+        d, first, gam = memory.direction(A, pg)
         # keep feasible directions at active bounds; fall back to steepest descent if not a descent direction
         d[(xa <= lo) & (d < 0)] = 0.0
         d[(xa >= hi) & (d > 0)] = 0.0
-        slope = np.einsum("sp,sp->s", d, ga)
-        bad = ~(slope < 0)
+        bad = ~(np.einsum("sp,sp->s", d, ga) < 0)
         if bad.any():
             d[bad] = -pg[bad] * np.where(first[bad], gam[bad], 1.0)[:, None]
-            slope[bad] = np.einsum("sp,sp->s", d[bad], ga[bad])
-            rho[A[bad]] = 0.0  # reset memory
-            gamma[A[bad]] = 0.0
-        t = np.ones(A.size)
-        xn = np.empty_like(xa)
-        fn = np.full(A.size, np.inf)
-        gn = np.zeros_like(xa)
-        pending = np.arange(A.size)
-        for _ls in range(max_ls):
-            if pending.size == 0:
-                break
-            cand = _project(xa[pending] + t[pending, None] * d[pending], lo, hi)
-            fc, gc = objective.value_grad(cand, A[pending])
-            n_evals += 1
-            decrease = np.einsum("sp,sp->s", ga[pending], cand - xa[pending])
-            ok = np.isfinite(fc) & (fc <= fa[pending] + 1e-4 * np.minimum(decrease, 0.0))
-            sel = pending[ok]
-            xn[sel], fn[sel], gn[sel] = cand[ok], fc[ok], gc[ok]
-            pending = pending[~ok]
-            t[pending] *= 0.5 if _ls < 5 else 0.1
-        # starts whose line search failed: stop them where they are
-        if pending.size:
-            status[A[pending]] = Status.LINE_SEARCH_STALLED
-            active[A[pending]] = False
-        moved = np.setdiff1d(np.arange(A.size), pending, assume_unique=True)
+            memory.forget(A[bad])
+        xn, fn, gn, failed, evals = _line_search(objective, A, xa, fa, ga, d, lo, hi, max_ls)
+        n_evals += evals
+        status[A[failed]] = Status.LINE_SEARCH_STALLED  # stop them where they are
+        active[A[failed]] = False
+        moved = np.setdiff1d(np.arange(A.size), failed, assume_unique=True)
         if moved.size == 0:
             continue
         Am = A[moved]
-        s = xn[moved] - xa[moved]
-        y = gn[moved] - ga[moved]
-        sy = np.einsum("sp,sp->s", s, y)
-        yy = np.einsum("sp,sp->s", y, y)
-        good = sy > 1e-12 * np.sqrt(np.einsum("sp,sp->s", s, s) * yy)
-        Ag = Am[good]
-        Sh[Ag] = np.roll(Sh[Ag], -1, axis=1)
-        Yh[Ag] = np.roll(Yh[Ag], -1, axis=1)
-        rho[Ag] = np.roll(rho[Ag], -1, axis=1)
-        Sh[Ag, -1] = s[good]
-        Yh[Ag, -1] = y[good]
-        rho[Ag, -1] = 1.0 / sy[good]
-        gamma[Ag] = sy[good] / yy[good]
+        memory.push(Am, xn[moved] - xa[moved], gn[moved] - ga[moved])
         fold = f[Am]
         x[Am], f[Am], g[Am] = xn[moved], fn[moved], gn[moved]
         iters[Am] += 1
@@ -248,18 +267,48 @@ def lbfgs_batch(objective, x0, bounds=None, m=10, max_iter=500, ftol=1e-12, gtol
     return BatchResult(x=x, f=f, grad=g, iterations=iters, n_evals=n_evals, status=status)
 
 
+def race_survivors(x, f, k, bins=3):
+    """Which of the running starts (positions x, objectives f) survive a racing cut of k: the best k/2 by objective,
+    then the best start of every other region of parameter space (each parameter cut into `bins` quantile bins),
+    regions in order of their best objective, then the next best by objective. Pruning by objective alone keeps
+    only the basin that leads early; on a weakly identified law the best basin can start slower."""
+    order = np.argsort(f, kind="stable")
+    keep = list(order[: k // 2])
+    taken = np.zeros(f.size, bool)
+    taken[keep] = True
+    edges = [np.quantile(x[:, j], np.linspace(0, 1, bins + 1)[1:-1]) for j in range(x.shape[1])]
+    cell = np.zeros(f.size, dtype=np.int64)
+    for j, e in enumerate(edges):
+        cell = cell * bins + np.searchsorted(e, x[:, j])
+    seen = set(cell[keep].tolist())
+    for i in order:
+        if len(keep) >= k:
+            break
+        if not taken[i] and cell[i] not in seen:
+            seen.add(cell[i])
+            keep.append(i)
+            taken[i] = True
+    for i in order:
+        if len(keep) >= k:
+            break
+        if not taken[i]:
+            keep.append(i)
+            taken[i] = True
+    return np.array(keep)
+
+
 def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_keep=64, max_step=4.0, tol=1e-11):
-    """Batched damped Newton for every row of x0, with an exact 5x5 Hessian per start (objective.value_grad_hess).
+    """Batched damped Newton for every row of x0, with an exact P x P Hessian per start (objective.value_grad_hess).
 
     Steps: d = -V diag(1/(|lambda| + nu max|lambda|)) V^T g from the eigendecomposition of each start's Hessian
     (a saddle-free, Levenberg-damped Newton step, capped at max_step in every coordinate); a step is kept when it
     does not increase the objective (then nu shrinks), else nu grows and the start retries from where it was.
     Racing (successive halving): for the first sum(race) iterations the curvature is the IRLS one (robust far from
-    the optimum); after each round of race[i] iterations only the best `keep` fraction of the still-running starts
-    (at least min_keep) continues, the rest stop as Status.PRUNED: they are NOT counted as converged.
-    Then the exact Hessian takes the survivors to quadratic convergence: a start stops (Status.CONVERGED_NEWTON)
-    when its Newton decrement g^T M^-1 g falls below tol * f. race=() runs every start to the end with the exact
-    Hessian.
+    the optimum); after each round of race[i] iterations a `keep` fraction of the still-running starts (at least
+    min_keep) continues, chosen by `race_survivors` (the best, and the best of every region), the rest stop as
+    Status.PRUNED where they are: they are NOT counted as converged. Then the exact Hessian takes the survivors to
+    quadratic convergence: a start stops (Status.CONVERGED_NEWTON) when its Newton decrement g^T M^-1 g falls below
+    tol * f. race=() runs every start to the end with the exact Hessian.
     Returns a BatchResult (iterations per start; n_evals = start-evaluations of f, g and H)."""
     x = np.array(x0, dtype=float, copy=True)
     S, P = x.shape
@@ -273,16 +322,16 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     active = np.isfinite(f)
     iters = np.zeros(S, dtype=int)
     cuts = set(np.cumsum(race).tolist()) if race else set()
-    switch = int(np.sum(race)) if race else -1
     for it in range(max_iter):
         if it in cuts:
             A = np.flatnonzero(active)
             k = max(int(A.size * keep), min_keep)
             if A.size > k:
-                drop = A[np.argsort(f[A], kind="stable")[k:]]
-                active[drop] = False
-                status[drop] = Status.PRUNED
-        if it == switch:
+                survivors = np.zeros(A.size, bool)
+                survivors[race_survivors(x[A], f[A], k)] = True
+                active[A[~survivors]] = False
+                status[A[~survivors]] = Status.PRUNED
+        if race and it == sum(race):
             curvature = "exact"
             A = np.flatnonzero(active)
             f[A], g[A], H[A] = objective.value_grad_hess(x[A], A, curvature)
@@ -291,21 +340,14 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         A = np.flatnonzero(active)
         if A.size == 0:
             break
-        lam, V = np.linalg.eigh(H[A])
-        la = np.abs(lam)
-        la += nu[A, None] * la.max(axis=1, keepdims=True) + 1e-300
-        gv = np.einsum("spq,sp->sq", V, g[A])
-        gv /= la
-        d = -np.einsum("spq,sq->sp", V, gv)
-        dec = np.einsum("sq,sq->s", gv * la, gv)  # g^T M^-1 g
+        d, dec = _newton_direction(H[A], g[A], nu[A])
         if curvature == "exact":
             done = dec <= tol * np.abs(f[A])
-            if done.any():
-                status[A[done]] = Status.CONVERGED_NEWTON
-                active[A[done]] = False
-                A, d = A[~done], d[~done]
-                if A.size == 0:
-                    break
+            status[A[done]] = Status.CONVERGED_NEWTON
+            active[A[done]] = False
+            A, d = A[~done], d[~done]
+            if A.size == 0:
+                break
         d /= np.maximum(np.max(np.abs(d), axis=1) / max_step, 1.0)[:, None]
         xt = x[A] + d
         ft, gt, Ht = objective.value_grad_hess(xt, A, curvature)
@@ -320,6 +362,16 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         status[stalled] = Status.LINE_SEARCH_STALLED
         active[stalled] = False
     return BatchResult(x=x, f=f, grad=g, iterations=iters, n_evals=int(n_evals), status=status)
+
+
+def _newton_direction(H, g, nu):
+    """Saddle-free, Levenberg-damped Newton steps and Newton decrements g^T M^-1 g, for a batch."""
+    lam, V = np.linalg.eigh(H)
+    la = np.abs(lam)
+    la += nu[:, None] * la.max(axis=1, keepdims=True) + 1e-300
+    gv = np.einsum("spq,sp->sq", V, g)
+    gv /= la
+    return -np.einsum("spq,sq->sp", V, gv), np.einsum("sq,sq->s", gv * la, gv)
 
 
 def polish_scipy(objective, x0, bounds=None, ftol=1e-15, gtol=1e-12, maxiter=15000):

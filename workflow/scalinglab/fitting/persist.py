@@ -14,7 +14,7 @@ from ..laws import get_law
 from .errors import FitInputError
 from .result import FitResult
 
-FIT_FORMAT = 1
+FIT_FORMAT = 2  # 2: information_criteria, multi-origin backtest, bootstrap_unit, at_bound, identification
 
 
 def clean(value):

@@ -199,7 +199,30 @@ def _parameter_table(fit: SweepFit, refs: list[dict]) -> dict:
     diagnostics = {k: v for k, v in r.diagnostics.items() if isinstance(v, (int, float, str, bool))}
     return {"law": fit.law, "formula": r.law.formula, "rows": rows, "refs": [x["name"] for x in refs], "ci": r.ci,
             "objective": fmt(r.objective, 8), "diagnostics": diagnostics, "bootstrap": r.bootstrap.get("n", 0),
-            "unit": r.bootstrap.get("unit", "")}
+            "unit": r.bootstrap.get("unit", ""), "warnings": optimum_warnings(r)}
+
+
+def optimum_warnings(r) -> list[str]:
+    """What a reader must know before trusting this optimum and its intervals, from the fit's own checks."""
+    out = []
+    ident = r.identification or {}
+    if ident.get("weakly_identified"):
+        direction = ", ".join(f"{name} ({weight:+.2f})" for name, weight in ident["weakest_direction"].items())
+        out.append(f"Weakly identified: the curvature at the optimum has condition number "
+                   f"{fmt(ident['hessian_condition'], 2)} (above {fmt(ident['threshold'], 2)}); the data barely "
+                   f"constrain the combination {direction} of the fitted parameters, so their values and intervals "
+                   "are not reliable, and a prediction that depends on them extrapolates a guess.")
+    racing = r.diagnostics.get("racing_check") or {}
+    if racing.get("n_beat_winner"):
+        out.append(f"Racing check: {racing['n_beat_winner']} of {racing['n_checked']} pruned starts, run to the end, "
+                   "beat the best survivor; the optimum reported is the better one, but the objective surface has "
+                   "competing basins.")
+    basin = r.diagnostics.get("bootstrap_basin_check") or {}
+    if basin.get("n_better"):
+        out.append(f"Bootstrap basin check: {basin['n_better']} of {basin['n_checked']} resamples found a better "
+                   "optimum with the full multi-start search than from the warm starts; every resample was refitted "
+                   "with those optima added.")
+    return out
 
 
 def _bound_text(hit: dict | None) -> str:
