@@ -416,3 +416,69 @@ def test_references_parse_like_console_scripts():
     with pytest.raises(plugins.UserCodeError, match=r"neither a \.py file nor a dotted module"):
         plugins.parse("pkg-mod:f", "g")
     assert Path(plugins.parse("x.py:f", "g").path) == Path("x.py")
+
+
+# ------------------------------------------------------------------------------------------------ the examples
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def example_sweep(name):
+    import yaml
+
+    config = yaml.safe_load((EXAMPLES / name / "config.yaml").read_text())
+    assert (EXAMPLES / name / "README.md").is_file()
+    return config, config["sweeps"][0]
+
+
+def example_spec(sweep, size, **overrides):
+    spec = spec_for(sweep.get("model"), dataset=sweep.get("dataset"),
+                    architecture={**sweep.get("architecture", {}), **size}, budget=sweep["budgets"][0])
+    spec["train"].update({**sweep.get("train", {}), **overrides})
+    spec.update(sweep=sweep["name"], run_path=f"{sweep['name']}/example/seed0")
+    return spec
+
+
+def test_example_model_family_from_a_user_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(EXAMPLES.parent)  # example paths are relative to the repository root
+    config, sweep = example_sweep("model_family")
+    models.check(sweep["model"])
+    datasets.prepare(sweep["dataset"], {}, tmp_path / "data")
+    spec = example_spec(sweep, sweep["sizes"][1], epochs=2)
+    m = builtin.run_training(spec, tmp_path / "data", tmp_path / "run")["metrics"]
+    assert m["status"] == "ok" and m["final_val_loss"] < np.log(10)  # it learned, from its own family
+    family = models.family(sweep["model"])
+    assert family.count_params(spec["architecture"], {"n_features": 64, "n_classes": 10}) == (
+        m["n_params"], m["n_params"])  # the hook agrees with the built module
+
+
+def test_example_dataset_from_a_user_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(EXAMPLES.parent)
+    config, sweep = example_sweep("dataset_file")
+    block = config["datasets"][sweep["dataset"]]
+    meta = datasets.prepare(sweep["dataset"], block, tmp_path / "data", budgets={sweep["name"]: max(sweep["budgets"])})
+    assert meta["sizes"]["train"] == max(sweep["budgets"]) and meta["classes"] == ["blue", "green", "red"]
+    spec = example_spec(sweep, sweep["sizes"][-1], epochs=5)
+    spec["dataset_params"] = block
+    m = builtin.run_training(spec, tmp_path / "data", tmp_path / "run")["metrics"]
+    assert m["status"] == "ok" and m["test_loss_at_best_val"] < np.log(3)
+
+
+def test_example_training_script_runs_without_scalinglab(tmp_path, monkeypatch):
+    import ast
+
+    monkeypatch.chdir(EXAMPLES.parent)
+    config, sweep = example_sweep("command_trainer")
+    script = EXAMPLES / "command_trainer" / "train.py"
+    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(script.read_text()))
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    assert "scalinglab" not in imported and imported <= {"argparse", "json", "math", "os", "numpy"}
+    spec = command_spec(command=sweep["command"].replace("python ", f"{sys.executable} ", 1),
+                        architecture=sweep["sizes"][2], train=sweep["train"], budget=sweep["budgets"][0],
+                        budget_unit=None)
+    command.check_command(spec["command"], spec["architecture"], spec["train"], has_dataset=False)
+    result = trainers.run(spec, None, tmp_path / "run")
+    m = result["metrics"]
+    assert m["status"] == "ok" and m["n_params"] == 17 and m["samples_seen"] == 4000 and m["flops_estimated"]
+    assert len(result["curve"]) == sweep["train"]["epochs"] and "final_train_loss" in m
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
