@@ -66,8 +66,12 @@ def test_fit_and_predict_pipeline_flags(tmp_path):
     pred = cli("predict", out_path, "--at", "N=1e9", "--json")
     assert pred.returncode == 0, pred.stderr
     row = json.loads(pred.stdout)["predictions"][0]
-    assert row["interval"][0] <= row["value"] <= row["interval"][1]
-    assert "loss(N=1e+09)" in cli("predict", out_path, "--at", "N=1e9").stdout
+    assert row["confidence_interval"][0] <= row["value"] <= row["confidence_interval"][1]
+    assert row["prediction_interval"][0] < row["confidence_interval"][0]
+    assert row["confidence_interval"][1] < row["prediction_interval"][1]
+    text = cli("predict", out_path, "--at", "N=1e9").stdout
+    assert "loss(N=1e+09)" in text and "confidence interval of the fitted curve" in text
+    assert "prediction interval for a new run" in text and "from the residuals" in text
 
 
 def test_fit_derive_and_group_bootstrap(tmp_path):

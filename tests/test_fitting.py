@@ -186,8 +186,10 @@ def test_predict_round_trip_and_status_filter(tmp_path):
     p1 = predict(result, {"x0": [1e9, 1e10]})
     p2 = predict(str(path), {"x": [1e9, 1e10]})  # law input name works too
     np.testing.assert_allclose(p1["value"], p2["value"])
-    lo, hi = p2["interval"]
+    lo, hi = p2["confidence_interval"]
     assert np.all(lo <= p2["value"]) and np.all(p2["value"] <= hi)
+    plo, phi = p2["prediction_interval"]
+    assert np.all(plo < lo) and np.all(hi < phi)  # a new run is less certain than the mean curve
 
 
 def test_backtest_ranks_true_law_well():
@@ -431,3 +433,26 @@ def test_bootstrap_basin_check_frees_resamples_trapped_by_warm_starts():
     assert check["n_checked"] == 8 and check["n_better"] >= 1 and check["refitted"]
     w = result.boot_natural[:, 1]
     assert np.any(np.abs(w - 1) < 0.2) and np.any(np.abs(w - 2) < 0.2)  # both basins among the draws
+
+
+# ---- prediction intervals ----------------------------------------------------------------------------------------
+def test_prediction_interval_covers_new_runs_the_confidence_band_does_not():
+    """On repeated synthetic ladders (7 sizes x 2 seeds, 2% noise), a new run at the largest size falls inside the
+    95% prediction interval about 95% of the time; the confidence band of the curve is far too narrow for it."""
+    law = LAWS["saturating_power"]
+    theta = law.from_natural(np.array([[1.5, 300.0, 0.4]]))
+    sizes = np.geomspace(1e4, 1e6, 7)
+    N = np.repeat(sizes, 2)
+    inside_pi = inside_ci = 0
+    trials = 40
+    for trial in range(trials):
+        rng = np.random.default_rng(500 + trial)
+        y = law.predict(theta, N[None])[0] * np.exp(rng.normal(0, 0.02, N.size))
+        result = fit({"N": N, "y": y}, law, "N", "y", bootstrap=100, seed=trial, backtest_holdouts=[])
+        new = law.predict(theta, [[1e6]])[0, 0] * np.exp(rng.normal(0, 0.02))
+        p = predict(result, {"N": 1e6})
+        inside_pi += p["prediction_interval"][0][0] <= new <= p["prediction_interval"][1][0]
+        inside_ci += p["confidence_interval"][0][0] <= new <= p["confidence_interval"][1][0]
+    assert result.observation_noise["sigma"] == pytest.approx(0.02, rel=0.5)
+    assert "residuals" in result.observation_noise["method"] and result.observation_noise["dof"] == 11
+    assert inside_pi / trials >= 0.85 and inside_ci / trials <= 0.75, (inside_pi, inside_ci)

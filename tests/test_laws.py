@@ -105,6 +105,13 @@ def test_fast_objective_matches_generic():
     ok = np.isfinite(slow[0])
     np.testing.assert_allclose(fast[0][ok], slow[0][ok], rtol=1e-10)
     np.testing.assert_allclose(fast[1][ok], slow[1][ok], rtol=1e-8, atol=1e-12)
+    # the Gauss-Newton kernel every other law is optimised with has the same objective and gradient
+    from scalinglab.fitting.optimize import gauss_newton
+
+    f, g, H = gauss_newton(CHINCHILLA, theta, X, logy, W, 1e-3)
+    np.testing.assert_allclose(f[ok], slow[0][ok], rtol=1e-10)
+    np.testing.assert_allclose(g[ok], slow[1][ok], rtol=1e-8, atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(H[ok]) > -1e-9 * np.abs(H[ok]).max())  # positive semi-definite
 
 
 def test_chinchilla_hessian_matches_finite_differences():
@@ -171,4 +178,4 @@ def test_a_law_defined_outside_the_package_fits_and_predicts(given, tmp_path):
     loaded = load_fit(path) if isinstance(given, str) else load_fit(path, law=OFFSET_POWER)
     p = predict(loaded, {"x": [1e6]})
     assert p["value"][0] == pytest.approx(truth["A"] * (1e6 + truth["x0"]) ** -truth["alpha"], rel=0.05)
-    assert p["interval"][0][0] < p["value"][0] < p["interval"][1][0]
+    assert p["confidence_interval"][0][0] < p["value"][0] < p["confidence_interval"][1][0]

@@ -103,7 +103,8 @@ def add_arguments(parser) -> None:
                         help="two-input laws: compute-optimal allocation at compute C (repeatable)")
     parser.add_argument("--predict-at", action="append", default=[], metavar="N=1e9[,D=2e10]",
                         help="derived prediction with interval (repeatable)")
-    parser.add_argument("--max-iter", type=count, default=DEFAULTS["max_iter"], help="L-BFGS iterations per start")
+    parser.add_argument("--max-iter", type=count, default=DEFAULTS["max_iter"],
+                        help="Newton iterations per start (the best unconverged ones then run up to 1,000 more)")
     parser.add_argument("--interval", choices=("percentile", "bca"), default=DEFAULTS["interval"],
                         help="bootstrap interval method: percentile, or bca (bias-corrected and accelerated; "
                         "jackknife refits)")

@@ -1,12 +1,13 @@
-"""`scalinglab predict FIT.json --at N=...`: evaluate a saved fit, with bootstrap intervals."""
+"""`scalinglab predict FIT.json --at N=...`: evaluate a saved fit, with the confidence interval of the fitted curve
+and the prediction interval of a new run."""
 
 from __future__ import annotations
 
 import json
 
-from .fit import fmt
+from .fit import fmt, level
 
-HELP = "evaluate a fit JSON at given x values, with bootstrap intervals"
+HELP = "evaluate a fit JSON at given x values, with confidence and prediction intervals"
 
 
 def add_arguments(parser) -> None:
@@ -14,7 +15,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--at", action="append", required=True, metavar="N=1e9[,D=2e10]", help="point(s) to predict at (repeatable)"
     )
-    parser.add_argument("--ci", type=float, default=None, help="confidence level (default: the fit's)")
+    parser.add_argument("--ci", type=level, default=None, help="confidence level (default: the fit's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -23,26 +24,33 @@ def run(args) -> int:
 
     from ..fitting import load_fit
     from ..fitting.predict import parse_point, predict
-    from ..fitting.prepare import listify as _listify
 
     result = load_fit(args.fit)
+
+    def pair(bounds):
+        return [float(v[0]) if np.isfinite(v[0]) else None for v in bounds]
+
     rows = []
-    for spec in _listify(args.at):
+    for spec in args.at:
         p = predict(result, parse_point(spec, "--at"), ci=args.ci)
-        lo, hi = p["interval"]
-        rows.append(
-            {
-                "at": {k: float(np.asarray(v)[0]) for k, v in p["x"].items()},
-                "value": float(p["value"][0]),
-                "interval": [float(v[0]) if np.isfinite(v[0]) else None for v in (lo, hi)],
-                "ci": p["ci"],
-            }
-        )
+        rows.append({
+            "at": {k: float(np.asarray(v)[0]) for k, v in p["x"].items()},
+            "value": float(p["value"][0]),
+            "confidence_interval": pair(p["confidence_interval"]),
+            "prediction_interval": pair(p["prediction_interval"]),
+            "ci": p["ci"],
+        })
+    noise = result.observation_noise or {}
     if args.json:
-        print(json.dumps({"law": result.law.name, "y": result.y, "predictions": rows}, indent=1))
+        print(json.dumps({"law": result.law.name, "y": result.y, "predictions": rows,
+                          "observation_noise": noise}, indent=1))
         return 0
     for row in rows:
         at = ", ".join(f"{k}={v:g}" for k, v in row["at"].items())
-        lo, hi = row["interval"]
-        print(f"{result.y}({at}) = {row['value']:.6g}  {100 * row['ci']:g}% interval [{fmt(lo)}, {fmt(hi)}]")
+        (clo, chi), (plo, phi) = row["confidence_interval"], row["prediction_interval"]
+        print(f"{result.y}({at}) = {row['value']:.6g}  {100 * row['ci']:g}% confidence interval of the fitted curve "
+              f"[{fmt(clo)}, {fmt(chi)}]; prediction interval for a new run [{fmt(plo)}, {fmt(phi)}]")
+    if noise.get("sigma"):
+        print(f"  observation noise: sigma = {noise['sigma']:.3g} on the log scale ({noise['dof']} dof, from the "
+              "residuals of the fit)")
     return 0

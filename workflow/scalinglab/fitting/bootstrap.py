@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .multistart import RACE, PointFit, run_starts
-from .optimize import CONVERGED, Objective, lbfgs_batch, newton_batch
+from .optimize import CONVERGED, Objective, newton_batch
 
 INTERVAL_METHODS = ("percentile", "bca")
 MIN_DRAWS = 10  # fewer finite bootstrap draws than this give no interval (a band from 3 draws is not a band)
@@ -74,10 +74,8 @@ def refit_checked(law, Xs, logy, delta, point: PointFit, W, settings, rng):
     k = wide.shape[0]
     objective = Objective(law, Xs, logy, delta, np.repeat(W[sample], k, axis=0))
     x0 = np.tile(wide, (sample.size, 1))
-    if objective.has_hessian:  # racing's curvature schedule, nothing pruned: resamples' objectives differ
-        res = newton_batch(objective, x0, race=RACE, keep=1.0)
-    else:
-        res = lbfgs_batch(objective, x0, law.box, max_iter=int(settings.get("max_iter", 500)))
+    # racing's curvature schedule, nothing pruned: the resamples' objectives are not comparable
+    res = newton_batch(objective, x0, race=RACE, keep=1.0, bounds=law.box)
     fw = np.where(np.isfinite(res.f), res.f, np.inf).reshape(sample.size, k)
     best = np.argmin(fw, axis=1)
     found = [(res.x.reshape(sample.size, k, -1)[j, best[j]], (f[b] - fw[j, best[j]]) / f[b])

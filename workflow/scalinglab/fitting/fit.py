@@ -16,7 +16,7 @@ from .compare import information_criteria
 from .errors import FitError
 from .identify import identification, parameters_at_bounds
 from .multistart import point_fit
-from .predict import map_inputs, parse_point
+from .predict import map_inputs, observation_noise, parse_point
 from .prepare import Prepared, listify, prepare
 from .result import FitResult
 
@@ -35,7 +35,7 @@ DEFAULTS = dict(
     predict_at=None,
     polish=3,
     bootstrap_starts=3,
-    max_iter=500,
+    max_iter=100,
     interval="percentile",
 )
 
@@ -49,7 +49,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
     (the multi-origin backtest: hold out the largest k levels for each k), backtest_resamples (draws for the
     backtest's interval; None = min(bootstrap, 200)), drop_top_y, where (list of COL=VALUE), derive (list of
     NAME=EXPR), compute (compute budgets for a two-input law's allocation), predict_at (list of 'N=1e9[,D=...]'),
-    starts ((K, P) fitted-parameter starting points overriding the law's), polish, bootstrap_starts, max_iter,
+    starts ((K, P) fitted-parameter starting points overriding the law's), polish, bootstrap_starts, max_iter
+    (Newton iterations per start; the best unconverged end points then run on),
     interval (percentile or bca)."""
     law_ref = law if isinstance(law, str) and ":" in law else None
     law = get_law(law)
@@ -86,7 +87,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
         fit_params={name: float(v) for name, v in zip(law.params, theta)},
         fit_intervals=fit_intervals, n_filtered=prep.n_filtered, n_input=prep.n_input,
         at_bound=parameters_at_bounds(law, point.theta),
-        identification=identification(law, Xs, logy, point.theta, settings["huber_delta"]), law_ref=law_ref,
+        identification=identification(law, Xs, logy, point.theta, settings["huber_delta"]),
+        observation_noise=observation_noise(resid, prep.X, law.n_params), law_ref=law_ref,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import FitError
-from .optimize import CONVERGED, Objective, Status, lbfgs_batch, newton_batch, polish_scipy
+from .optimize import CONVERGED, Objective, Status, newton_batch, polish_scipy
 
 RACE = (4, 4, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch)
 RACE_FROM = 1000  # race only grids at least this large
@@ -46,15 +46,13 @@ def point_fit(law, X, y, settings, starts=None):
 
 
 def run_starts(law, objective, starts, settings, race=True):
-    """One batched optimisation of every start: Newton with racing where the law has a fused Hessian, else L-BFGS.
-    Returns (BatchResult, a sentence naming the optimiser)."""
-    if objective.has_hessian:
-        rounds = RACE if race and starts.shape[0] >= RACE_FROM else ()
-        name = "batched damped Newton (exact Hessian)"
-        if rounds:
-            name += f", racing: rounds {list(rounds)} iterations, keep 1/2 each"
-        return newton_batch(objective, starts, race=rounds), name
-    return lbfgs_batch(objective, starts, law.box, max_iter=int(settings.get("max_iter", 500))), "batched L-BFGS"
+    """One batched optimisation of every start: damped Newton (the law's exact Hessian where it has a fused one,
+    else Gauss-Newton with IRLS weights), racing on large grids. Returns (BatchResult, a sentence naming it)."""
+    rounds = RACE if race and starts.shape[0] >= RACE_FROM else ()
+    name = "batched damped Newton (" + ("exact Hessian" if objective.has_hessian else "Gauss-Newton, IRLS weights")
+    name += f"), racing: rounds {list(rounds)} iterations, keep 1/2 each" if rounds else ")"
+    iterations = int(settings.get("max_iter", 100))
+    return newton_batch(objective, starts, race=rounds, bounds=law.box, max_iter=iterations), name
 
 
 def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit:
@@ -86,7 +84,7 @@ def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit
         "iterations": int(res.iterations[order[0]]),
         "iterations_mean": float(res.iterations.mean()),
         "batch_evaluations": int(res.n_evals),
-        "evaluations_per_start": float(res.n_evals / max(1, starts.shape[0])) if objective.has_hessian else None,
+        "evaluations_per_start": float(res.n_evals / max(1, starts.shape[0])),
         "start_status": counts,
         "polish": None if polish is None else {
             "iterations": int(polish.nit),
@@ -113,10 +111,7 @@ def _finish(law, objective, res, settings) -> dict:
     sample = rng.choice(pruned, min(CHECK_PRUNED, pruned.size), replace=False) if pruned.size else pruned
     idx = np.concatenate([np.asarray(short, dtype=int), sample]).astype(int)
     if idx.size:
-        if objective.has_hessian:
-            sub = newton_batch(objective, res.x[idx], max_iter=FINISH_ITERATIONS, race=())
-        else:
-            sub = lbfgs_batch(objective, res.x[idx], law.box, max_iter=FINISH_ITERATIONS)
+        sub = newton_batch(objective, res.x[idx], max_iter=FINISH_ITERATIONS, race=(), bounds=law.box)
         better = np.isfinite(sub.f) & ~(sub.f > res.f[idx])  # a pruned start's f was from its early iterations
         for name in ("x", "f", "grad", "status"):
             getattr(res, name)[idx[better]] = getattr(sub, name)[better]

@@ -1,9 +1,10 @@
 """Batched minimisation of summed Huber losses on log residuals.
 
-``lbfgs_batch`` runs one L-BFGS per row of a ``(S, P)`` array of starting points, all at once: every iteration
-evaluates the objective and gradient of every still-active start in one vectorised numpy call, the two-loop
-recursion is batched, and the backtracking (Armijo) line search re-evaluates only the starts that need a shorter
-step. Starts leave the batch as they converge. Box bounds are handled by projection.
+``newton_batch`` runs one damped Newton per row of a ``(S, P)`` array of starting points, all at once: every
+iteration evaluates the objective, gradient and curvature of every still-active start in one vectorised numpy call.
+The curvature is Chinchilla's fused exact Hessian, or for any other law the Gauss-Newton matrix with IRLS weights
+from its Jacobian (IRLS is the classical algorithm for M-estimators). Large start grids are raced. Box bounds are
+handled by projection. ``polish_scipy`` refines one point with scipy's L-BFGS-B at tight tolerances.
 
 The objective for batch element s is  sum_i w_si * huber_delta(log f(theta_s, x_i) - log y_i),
 summed (not averaged: averaging shrinks the gradient and makes L-BFGS stop early, which is what went wrong in
@@ -12,10 +13,31 @@ Hoffmann et al. 2022; see Besiroglu et al. 2024).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+
+CHUNK_ELEMENTS = 2**21  # numbers in one temporary (starts x rows x parameters): memory stays bounded at any size
+
+
+def gauss_newton(law, theta, X, logy, W, delta, curvature="irls"):
+    """Summed Huber objective, gradient and Gauss-Newton curvature J^T diag(w c) J of any law from its Jacobian,
+    for a batch of starts. c is the IRLS weight min(1, delta/|r|) whatever `curvature` asks: the exact h'' is zero
+    outside the Huber band, which would leave most points out, and the law's second derivatives are not needed."""
+    with np.errstate(all="ignore"):
+        lf, J = law.value_and_jacobian(theta, X)
+        r = lf - logy[None, :]
+        a = np.abs(r)
+        h = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+        psi = np.clip(r, -delta, delta)
+        c = np.where(a <= delta, 1.0, delta / np.maximum(a, 1e-300))
+        if W is not None:
+            h, psi, c = h * W, psi * W, c * W
+        g = np.einsum("sn,snp->sp", psi, J)
+        H = np.einsum("snp,snq->spq", J * c[:, :, None], J)
+    return h.sum(axis=1), g, H
 
 
 def huber(r, delta):
@@ -36,18 +58,23 @@ class Objective:
 
     @property
     def has_hessian(self):
+        """Whether the law has the fused exact Hessian (Chinchilla); every law has a Gauss-Newton one."""
         return self.law.fast_hessian is not None
 
-    def value_grad_hess(self, theta, idx=None, curvature="exact", chunk=256):
-        """(S,) objective, (S, P) gradient, (S, P, P) Hessian (law.fast_hessian); chunked to stay in cache."""
+    def value_grad_hess(self, theta, idx=None, curvature="exact"):
+        """(S,) objective, (S, P) gradient, (S, P, P) curvature: the law's fused exact Hessian where it has one,
+        else the Gauss-Newton matrix with IRLS weights (`gauss_newton`). Chunked so that no temporary holds more
+        than about CHUNK_ELEMENTS numbers, whatever the number of rows."""
         S = theta.shape[0]
         W = None
         if not (self.weights.ndim == 1 and np.all(self.weights == 1)):
             W = self.weights[None, :] if self.weights.ndim == 1 else self.weights[idx]
+        kernel = self.law.fast_hessian or functools.partial(gauss_newton, self.law)
+        chunk = max(1, min(256, CHUNK_ELEMENTS // max(1, self.logy.size * theta.shape[1])))
         parts = []
         for lo in range(0, S, chunk):
             w = None if W is None else (W if W.shape[0] == 1 else W[lo : lo + chunk])
-            parts.append(self.law.fast_hessian(theta[lo : lo + chunk], self.X, self.logy, w, self.delta, curvature))
+            parts.append(kernel(theta[lo : lo + chunk], self.X, self.logy, w, self.delta, curvature))
         f, g, H = (np.concatenate(z) for z in zip(*parts)) if len(parts) > 1 else parts[0]
         bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1) | ~np.all(np.isfinite(H), axis=(1, 2))
         f = np.where(bad, np.inf, f)
@@ -142,129 +169,10 @@ def _projected_grad(x, g, lo, hi):
     return pg
 
 
-@dataclass
-class _Memory:
-    """L-BFGS curvature pairs of every start: m slots each, oldest first; rho = 0 marks an empty slot."""
-
-    S: np.ndarray  # (starts, m, P) steps
-    Y: np.ndarray  # (starts, m, P) gradient changes
-    rho: np.ndarray  # (starts, m)
-    gamma: np.ndarray  # (starts,) initial inverse-Hessian scale; 0: no pair yet
-
-    @classmethod
-    def empty(cls, n, m, P):
-        return cls(np.zeros((n, m, P)), np.zeros((n, m, P)), np.zeros((n, m)), np.zeros(n))
-
-    def direction(self, A, pg):
-        """-H_k pg for starts A, by the two-loop recursion, batched. Returns (d, whether A had no pair yet)."""
-        m = self.rho.shape[1]
-        q = pg.copy()
-        alphas = np.zeros((A.size, m))
-        for j in range(m - 1, -1, -1):
-            alphas[:, j] = self.rho[A, j] * np.einsum("sp,sp->s", self.S[A, j], q)
-            q -= alphas[:, j : j + 1] * self.Y[A, j]
-        first = self.gamma[A] == 0
-        gam = np.where(first, 1.0 / np.maximum(np.max(np.abs(pg), axis=1), 1e-300), self.gamma[A])
-        r = gam[:, None] * q
-        for j in range(m):
-            beta = self.rho[A, j] * np.einsum("sp,sp->s", self.Y[A, j], r)
-            r += self.S[A, j] * (alphas[:, j] - beta)[:, None]
-        return -r, first, gam
-
-    def forget(self, A):
-        self.rho[A] = 0.0
-        self.gamma[A] = 0.0
-
-    def push(self, A, s, y):
-        """Add the pair (s, y) for starts A where it has positive curvature."""
-        sy = np.einsum("sp,sp->s", s, y)
-        yy = np.einsum("sp,sp->s", y, y)
-        good = sy > 1e-12 * np.sqrt(np.einsum("sp,sp->s", s, s) * yy)
-        Ag = A[good]
-        for buf in (self.S, self.Y, self.rho):
-            buf[Ag] = np.roll(buf[Ag], -1, axis=1)
-        self.S[Ag, -1] = s[good]
-        self.Y[Ag, -1] = y[good]
-        self.rho[Ag, -1] = 1.0 / sy[good]
-        self.gamma[Ag] = sy[good] / yy[good]
-
-
-def _line_search(objective, A, xa, fa, ga, d, lo, hi, max_ls):
-    """Backtracking (Armijo) for every start at once; only the starts that still need a shorter step are
-    re-evaluated. Returns (x, f, g of the accepted points, indices into A that failed, evaluations)."""
-    t = np.ones(A.size)
-    xn, fn, gn = np.empty_like(xa), np.full(A.size, np.inf), np.zeros_like(xa)
-    pending = np.arange(A.size)
-    n_evals = 0
-    for step in range(max_ls):
-        if pending.size == 0:
-            break
-        cand = _project(xa[pending] + t[pending, None] * d[pending], lo, hi)
-        fc, gc = objective.value_grad(cand, A[pending])
-        n_evals += 1
-        decrease = np.einsum("sp,sp->s", ga[pending], cand - xa[pending])
-        ok = np.isfinite(fc) & (fc <= fa[pending] + 1e-4 * np.minimum(decrease, 0.0))
-        sel = pending[ok]
-        xn[sel], fn[sel], gn[sel] = cand[ok], fc[ok], gc[ok]
-        pending = pending[~ok]
-        t[pending] *= 0.5 if step < 5 else 0.1
-    return xn, fn, gn, pending, n_evals
-
-
 def _box(bounds, P):
     if not bounds:
         return np.full(P, -np.inf), np.full(P, np.inf)
     return np.array([b[0] for b in bounds], dtype=float), np.array([b[1] for b in bounds], dtype=float)
-
-
-def lbfgs_batch(objective, x0, bounds=None, m=10, max_iter=500, ftol=1e-12, gtol=1e-11, max_ls=40):
-    """Minimise objective.value_grad for every row of x0 at once (projected L-BFGS in the box `bounds`).
-    Returns a BatchResult."""
-    x = np.array(x0, dtype=float, copy=True)
-    S, P = x.shape
-    lo, hi = _box(bounds, P)
-    x = _project(x, lo, hi)
-    f, g = objective.value_grad(x, np.arange(S))
-    n_evals = 1
-    memory = _Memory.empty(S, m, P)
-    iters = np.zeros(S, dtype=int)
-    status = np.full(S, int(Status.MAX_ITERATIONS))
-    status[~np.isfinite(f)] = Status.NOT_FINITE
-    active = np.isfinite(f)
-    for _ in range(max_iter):
-        A = np.flatnonzero(active)
-        pg = _projected_grad(x[A], g[A], lo, hi)
-        done = np.max(np.abs(pg), axis=1) <= gtol if A.size else np.zeros(0, bool)
-        status[A[done]] = Status.CONVERGED_GTOL
-        active[A[done]] = False
-        A, pg = A[~done], pg[~done]
-        if A.size == 0:
-            break
-        xa, fa, ga = x[A], f[A], g[A]
-        d, first, gam = memory.direction(A, pg)
-        # keep feasible directions at active bounds; fall back to steepest descent if not a descent direction
-        d[(xa <= lo) & (d < 0)] = 0.0
-        d[(xa >= hi) & (d > 0)] = 0.0
-        bad = ~(np.einsum("sp,sp->s", d, ga) < 0)
-        if bad.any():
-            d[bad] = -pg[bad] * np.where(first[bad], gam[bad], 1.0)[:, None]
-            memory.forget(A[bad])
-        xn, fn, gn, failed, evals = _line_search(objective, A, xa, fa, ga, d, lo, hi, max_ls)
-        n_evals += evals
-        status[A[failed]] = Status.LINE_SEARCH_STALLED  # stop them where they are
-        active[A[failed]] = False
-        moved = np.setdiff1d(np.arange(A.size), failed, assume_unique=True)
-        if moved.size == 0:
-            continue
-        Am = A[moved]
-        memory.push(Am, xn[moved] - xa[moved], gn[moved] - ga[moved])
-        fold = f[Am]
-        x[Am], f[Am], g[Am] = xn[moved], fn[moved], gn[moved]
-        iters[Am] += 1
-        small = (fold - f[Am]) <= ftol * np.maximum(np.maximum(np.abs(fold), np.abs(f[Am])), 1e-300)
-        status[Am[small]] = Status.CONVERGED_FTOL
-        active[Am[small]] = False
-    return BatchResult(x=x, f=f, grad=g, iterations=iters, n_evals=n_evals, status=status)
 
 
 def race_survivors(x, f, k, bins=3):
@@ -297,8 +205,10 @@ def race_survivors(x, f, k, bins=3):
     return np.array(keep)
 
 
-def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_keep=64, max_step=4.0, tol=1e-11):
-    """Batched damped Newton for every row of x0, with an exact P x P Hessian per start (objective.value_grad_hess).
+def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_keep=64, max_step=4.0, tol=1e-11,
+                 bounds=None):
+    """Batched damped Newton for every row of x0, with a P x P curvature per start (objective.value_grad_hess:
+    Chinchilla's exact Hessian, any other law's Gauss-Newton matrix with IRLS weights), in the box `bounds`.
 
     Steps: d = -V diag(1/(|lambda| + nu max|lambda|)) V^T g from the eigendecomposition of each start's Hessian
     (a saddle-free, Levenberg-damped Newton step, capped at max_step in every coordinate); a step is kept when it
@@ -308,10 +218,14 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     min_keep) continues, chosen by `race_survivors` (the best, and the best of every region), the rest stop as
     Status.PRUNED where they are: they are NOT counted as converged. Then the exact Hessian takes the survivors to
     quadratic convergence: a start stops (Status.CONVERGED_NEWTON) when its Newton decrement g^T M^-1 g falls below
-    tol * f. race=() runs every start to the end with the exact Hessian.
+    tol * f. race=() runs every start to the end with the exact Hessian. A step that leaves the box is projected
+    back onto it (free coordinates keep their Newton step; a start pinned on a bound stops when it cannot go down).
     Returns a BatchResult (iterations per start; n_evals = start-evaluations of f, g and H)."""
     x = np.array(x0, dtype=float, copy=True)
     S, P = x.shape
+    lo, hi = _box(bounds, P)
+    x = _project(x, lo, hi)
+    boxed = bool(np.isfinite(lo).any() or np.isfinite(hi).any())
     race = tuple(int(r) for r in race)
     curvature = "irls" if race else "exact"
     f, g, H = objective.value_grad_hess(x, np.arange(S), curvature)
@@ -340,7 +254,8 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         A = np.flatnonzero(active)
         if A.size == 0:
             break
-        d, dec = _newton_direction(H[A], g[A], nu[A])
+        gA = _projected_grad(x[A], g[A], lo, hi) if boxed else g[A]
+        d, dec = _newton_direction(H[A], gA, nu[A])
         if curvature == "exact":
             done = dec <= tol * np.abs(f[A])
             status[A[done]] = Status.CONVERGED_NEWTON
@@ -349,7 +264,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
             if A.size == 0:
                 break
         d /= np.maximum(np.max(np.abs(d), axis=1) / max_step, 1.0)[:, None]
-        xt = x[A] + d
+        xt = _project(x[A] + d, lo, hi) if boxed else x[A] + d
         ft, gt, Ht = objective.value_grad_hess(xt, A, curvature)
         n_evals += A.size
         ok = np.isfinite(ft) & (ft <= f[A])

@@ -1,4 +1,5 @@
-"""Evaluating a fit: the law at new inputs, with the bootstrap interval of the fitted curve."""
+"""Evaluating a fit at new inputs: the law's value, the confidence interval of the fitted curve (the bootstrap draws
+of the mean), and the prediction interval of a new observation (those draws plus observation noise)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,27 @@ from . import table as tbl
 from .bootstrap import MIN_DRAWS
 from .errors import FitInputError
 from .result import FitResult
+
+NOISE_METHOD = ("residuals of the fit: sqrt(sum of squared log residuals / (n - parameters)), which holds the "
+                "seed-to-seed noise and any size-to-size departure from the law, both of which a new run meets")
+
+
+def observation_noise(resid: np.ndarray, X: np.ndarray, n_params: int) -> dict:
+    """The log-scale noise of one new observation: {sigma, dof, method}, from the residuals of the fit; the
+    seed-to-seed spread at repeated x is recorded beside it (seed_sigma, seed_dof), not used: a run at a new size also
+    meets the size-to-size deviations the residuals contain and the seed spread does not."""
+    n = resid.size
+    dof = n - n_params
+    out = {"sigma": float(np.sqrt(np.sum(resid**2) / dof)) if dof > 0 else None, "dof": int(max(dof, 0)),
+           "method": NOISE_METHOD, "seed_sigma": None, "seed_dof": 0}
+    _, group = np.unique(X.T, axis=0, return_inverse=True)
+    group = group.ravel()
+    n_groups = int(group.max()) + 1
+    if n - n_groups >= 1:
+        means = np.bincount(group, weights=resid) / np.bincount(group)
+        out["seed_sigma"] = float(np.sqrt(np.sum((resid - means[group]) ** 2) / (n - n_groups)))
+        out["seed_dof"] = int(n - n_groups)
+    return out
 
 
 def parse_point(spec: str, option: str) -> dict:
@@ -38,10 +60,13 @@ def map_inputs(values: dict, x_cols, law) -> dict:
 
 
 def predict(fit_result, at, ci=None, intervals=True):
-    """Predict y at `at` ({x column or law input: value or array}) with bootstrap percentile intervals
-    (intervals=False: the point prediction only, NaN intervals).
+    """Predict y at `at` ({x column or law input: value or array}).
 
-    Returns {"x": {col: array}, "value": array, "interval": (lo array, hi array), "ci": ci}."""
+    Returns {"x": {col: array}, "value": array, "confidence_interval": (lo, hi), "prediction_interval": (lo, hi),
+    "ci": ci}: the confidence interval is the percentile band of the bootstrap draws of the fitted curve (where the
+    mean loss of runs at x lies); the prediction interval is where one new run at x lands: those draws convolved with
+    the observation noise (Student t with the fit's residual degrees of freedom, on the log scale). NaN where there
+    are fewer than MIN_DRAWS finite draws, or intervals=False."""
     if not isinstance(fit_result, FitResult):
         from .persist import load_fit
 
@@ -54,12 +79,44 @@ def predict(fit_result, at, ci=None, intervals=True):
     for col, row, positive in zip(fit_result.x, X, law.input_is_logged):
         tbl.check_values(row, col, positive)
     value = law.predict(fit_result.theta[None, :], X)[0]
-    lo = hi = np.full_like(value, np.nan)
+    nan = np.full_like(value, np.nan)
+    out = {"x": dict(zip(fit_result.x, arrays)), "value": value, "confidence_interval": (nan, nan),
+           "prediction_interval": (nan, nan), "ci": ci}
+    if not intervals:
+        return out
+    draws = _curve_draws(fit_result, X)  # (B, n) log predictions
+    if draws is not None:
+        q = [50 * (1 - ci), 100 - 50 * (1 - ci)]
+        out["confidence_interval"] = tuple(np.exp(np.percentile(draws, q, axis=0)))
+    noise = fit_result.observation_noise or {}
+    if noise.get("sigma") and noise.get("dof"):
+        centres = draws if draws is not None else np.log(value)[None, :]
+        out["prediction_interval"] = _noisy_quantiles(centres, noise["sigma"], noise["dof"], ci)
+    return out
+
+
+def _curve_draws(fit_result, X):
     boot = fit_result.boot_natural
-    if intervals and boot.size:
-        with np.errstate(all="ignore"):
-            preds = law.predict(law.from_natural(boot), X)
-        good = np.all(np.isfinite(preds), axis=1)
-        if good.sum() >= MIN_DRAWS:
-            lo, hi = np.percentile(preds[good], [50 * (1 - ci), 100 - 50 * (1 - ci)], axis=0)
-    return {"x": dict(zip(fit_result.x, arrays)), "value": value, "interval": (lo, hi), "ci": ci}
+    if not boot.size:
+        return None
+    with np.errstate(all="ignore"):
+        logs = fit_result.law.log_predict(fit_result.law.from_natural(boot), X)
+    good = np.all(np.isfinite(logs), axis=1)
+    return logs[good] if good.sum() >= MIN_DRAWS else None
+
+
+def _noisy_quantiles(centres, sigma, dof, ci, steps=60):
+    """Quantiles (1-ci)/2 and (1+ci)/2 of the mixture over draws b of centres[b] + sigma * t(dof), per column,
+    found by bisection on the mixture's CDF; returned in natural units."""
+    from scipy.stats import t
+
+    out = []
+    for level in ((1 - ci) / 2, (1 + ci) / 2):
+        half = t.ppf(1 - 1e-6, dof) * sigma
+        lo, hi = centres.min(axis=0) - half, centres.max(axis=0) + half
+        for _ in range(steps):
+            mid = 0.5 * (lo + hi)
+            below = t.cdf((mid[None, :] - centres) / sigma, dof).mean(axis=0) < level
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        out.append(np.exp(0.5 * (lo + hi)))
+    return tuple(out)

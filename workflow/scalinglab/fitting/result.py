@@ -37,6 +37,7 @@ class FitResult:
     n_input: int = 0
     at_bound: dict = field(default_factory=dict)  # reported name -> {side, bound, fit_parameter}
     identification: dict = field(default_factory=dict)  # hessian_condition, weakly_identified, weakest_direction
+    observation_noise: dict = field(default_factory=dict)  # sigma, dof, method (for prediction intervals)
     law_ref: str | None = None  # 'module:NAME' of a law from outside the catalogue, so load_fit can find it
 
     @property

@@ -90,7 +90,10 @@ def _fit_figures(sweep, runs, one_d, two_d, references):
         sweep.figures.append(Figure(
             "scaling", f"{name}: {F.label(y)} against {F.label(x)}",
             f"Every ok run (colour: seed) on log-log axes with {laws}: solid inside the runs, dashed to "
-            f"{F.EXTRAPOLATE:g}x beyond the largest (dotted line), shaded: bootstrap band{excluded_text}.",
+            f"{F.EXTRAPOLATE:g}x beyond the largest (dotted line). Shaded: the confidence band of the fitted curve "
+            "(bootstrap draws of the law: where the mean loss lies); dotted lines: the prediction interval of one new "
+            "run (those draws plus the observation noise estimated from the residuals, Student t)"
+            f"{excluded_text}.",
             lambda size, runs=runs, group=group, t=name: F.scaling_figure(runs, group, size=size, title=t)))
     for fit in two_d:
         if fit.result.law.compute_optimal is None:
@@ -98,7 +101,8 @@ def _fit_figures(sweep, runs, one_d, two_d, references):
         sweep.figures.append(Figure(
             "compute", f"{name}: {fit.law} along the compute-optimal frontier",
             "Every run against its compute C = 6ND (colour: N); the line is the fitted loss at the compute-optimal "
-            f"allocation, dashed to {F.EXTRAPOLATE:g}x beyond the largest compute, shaded: its bootstrap band.",
+            f"allocation, dashed to {F.EXTRAPOLATE:g}x beyond the largest compute, shaded: the confidence band of that "
+            "optimal loss (bootstrap draws of the law).",
             lambda size, fit=fit, t=name: F.compute_scaling_figure(runs, fit, size=size, title=t)))
         sweep.figures.append(Figure(
             "figure4", f"{name}: {fit.law} in the (compute, parameters) plane",

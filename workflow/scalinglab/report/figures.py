@@ -137,8 +137,9 @@ def _law_colours(n):
 
 
 def scaling_figure(runs, fits: list, size=REPORT, title: str | None = None):
-    """Loss against the size axis on log-log axes: every seed's point, each one-input fit, its bootstrap band and
-    its extrapolation to 10x beyond the largest run."""
+    """Loss against the size axis on log-log axes: every seed's point, each one-input fit with its confidence band
+    (where the fitted curve lies: bootstrap draws) and its prediction interval (where one new run lands: the draws
+    plus observation noise), and its extrapolation to 10x beyond the largest run."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -158,15 +159,21 @@ def scaling_figure(runs, fits: list, size=REPORT, title: str | None = None):
             p = predict(fit.result, {x: grid})
             ax.plot(grid[inside], p["value"][inside], color=colour, lw=1.8, label=safe(f"{fit.law} fit"), zorder=4)
             ax.plot(grid[~inside], p["value"][~inside], color=colour, lw=1.8, ls="--", zorder=4)
-            low, high = p["interval"]
+            low, high = p["confidence_interval"]
             if np.isfinite(low).any():
                 ax.fill_between(grid, low, high, color=colour, alpha=0.2, lw=0, zorder=2)
+            low, high = p["prediction_interval"]
+            if np.isfinite(low).any():
+                ax.plot(grid, low, color=colour, lw=0.8, ls=(0, (1, 2)), zorder=2)
+                ax.plot(grid, high, color=colour, lw=0.8, ls=(0, (1, 2)), zorder=2)
         ax.axvline(xmax, color="0.5", ls=":", lw=1, zorder=1)
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
+        level = f"{fits[0].result.ci:.0%}"
         proxies = [Line2D([], [], color="0.4", ls="--", label=f"extrapolation ({EXTRAPOLATE:g}x)"),
-                   Patch(color="0.4", alpha=0.25, label=f"{fits[0].result.ci:.0%} bootstrap band")]
+                   Patch(color="0.4", alpha=0.25, label=f"{level} confidence band of the curve"),
+                   Line2D([], [], color="0.4", lw=0.8, ls=(0, (1, 2)), label=f"{level} prediction interval, new run")]
     ax.set_xscale("log")
     _log_y(ax)
     ax.set_xlabel(label(x))
@@ -380,7 +387,7 @@ def compute_scaling_figure(runs, fit, size=REPORT, title: str | None = None):
                     label=f"extrapolation to {EXTRAPOLATE:g}x")
             if "low" in line:
                 ax.fill_between(grid, line["low"], line["high"], color="C3", alpha=0.2, lw=0,
-                                label=f"{fit.result.ci:.0%} bootstrap band")
+                                label=f"{fit.result.ci:.0%} confidence band of the optimal loss")
         ax.axvline(C.max(), color="0.5", ls=":", lw=1)
     ax.set_xscale("log")
     _log_y(ax)
