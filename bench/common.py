@@ -106,7 +106,8 @@ def machine() -> dict:
         pass
     memory = ""
     try:
-        kib = int(next(t for t in Path("/proc/meminfo").read_text().splitlines() if t.startswith("MemTotal")).split()[1])
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        kib = int(next(t for t in meminfo if t.startswith("MemTotal")).split()[1])
         memory = f"{kib / 2**20:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         pass

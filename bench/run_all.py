@@ -54,8 +54,8 @@ def collect(mode: str, only: set[str] | None, flags: dict) -> tuple[list[tuple[s
             traceback.print_exc()
             continue
         for row in lines:
-            print(f"   {row.name}: {row.value:.4g} {row.unit} {row.goal} {'' if row.ok is None else ('ok' if row.ok else 'MISSED')}",
-                  flush=True)
+            verdict = "" if row.ok is None else ("ok" if row.ok else "MISSED")
+            print(f"   {row.name}: {row.value:.4g} {row.unit} {row.goal} {verdict}", flush=True)
         print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
         sections.append((title, lines))
     return sections, errors
