@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import atomic
-from ..config import canonical_json
+from ..config import canonical_json, short_hash
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,25 @@ class DatasetSpec:
     # cluster requests from them): vocab_size, n_features, n_classes or n_outputs. A string
     # value names the generation parameter that sets it.
     shape: dict = field(default_factory=dict)
+    # Samples in a fixed corpus (iris, digits): validation and test come out of it. None: generated or token data.
+    corpus_size: int | None = None
+    kind: str = "builtin"
+
+    def pool_size(self, params: dict | None = None) -> int | None:
+        """Training-pool samples, known from the generation parameters alone; None where it is known only once the
+        data is prepared, or where a budget may exceed it (token budgets sample windows of the text)."""
+        params = self.params_with_defaults(params or {})
+        if self.unit != "samples":
+            return None
+        if self.corpus_size is not None:
+            return self.corpus_size - int(params["val_size"]) - int(params["test_size"])
+        return int(params["pool_size"]) if "pool_size" in params else None
+
+    def dataset_id(self, params: dict | None = None) -> str:
+        """The cache key of the prepared data, results/data/{name}/{dataset_id}/: 12 hex digits of the sha256 of the
+        canonical JSON {name, kind, params} (parameters with defaults filled in)."""
+        identity = {"name": self.name, "kind": self.kind, "params": self.params_with_defaults(params or {})}
+        return short_hash(identity, length=12, algorithm="sha256")
 
     def shape_meta(self, params: dict | None = None) -> dict:
         """`shape` with generation parameters filled in: a meta-like dict for `scalinglab.models.resolve`."""
@@ -81,6 +100,7 @@ DATASETS: dict[str, DatasetSpec] = {
             description="scikit-learn's bundled 8x8 digits (1797 samples, 64 features, 10 classes)",
             defaults={"val_size": 300, "test_size": 300, "seed": 0},
             shape={"n_features": 64, "n_classes": 10},
+            corpus_size=1797,
         ),
         DatasetSpec(
             "iris",
@@ -89,6 +109,7 @@ DATASETS: dict[str, DatasetSpec] = {
             description="scikit-learn's bundled Iris (150 samples, 4 features, 3 classes), stratified splits",
             defaults={"val_size": 30, "test_size": 30, "seed": 0},
             shape={"n_features": 4, "n_classes": 3},
+            corpus_size=150,
         ),
         DatasetSpec(
             "teacher_student",
