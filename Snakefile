@@ -1,11 +1,16 @@
 # scalinglab: train a family of models per sweep, aggregate every run, fit scaling laws, report.
-# The default study is config/config.yaml; pass --configfile to run another. See README.md.
+# The study is the one --configfile FILE, or config/config.yaml (the default study) when none is given: a study file
+# is never merged with another. Its results go to results/STUDY/, its report to reports/STUDY/. See README.md.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+if not workflow.overwrite_configfiles and os.path.isfile("config/config.yaml"):
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -28,4 +33,10 @@ localrules:
 
 rule all:
     input:
-        "reports/report.html",
+        # Every run, table and fit as well as the report: whatever is deleted is missing, hence rebuilt, even when
+        # the report is newer than it.
+        run_files(),
+        PATHS.metrics,
+        PATHS.curves,
+        fit_targets(),
+        PATHS.report,

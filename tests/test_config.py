@@ -20,7 +20,8 @@ from scalinglab.config.schema import allowed, defaults
 def minimal():
     return {
         "study": "unit",
-        "sweeps": [{"name": "s", "dataset": "mnist1d", "model": "mlp", "sizes": [{"width": 8}], "budgets": [100]}],
+        "sweeps": [{"name": "s", "dataset": "mnist1d", "model": "mlp", "budgets": [100],
+                    "sizes": [{"width": 8}, {"width": 16}, {"width": 32}]}],
     }
 
 

@@ -10,7 +10,7 @@ def study(**sweep_overrides):
         "dataset": "shakespeare_char",
         "model": "gpt",
         "architecture": {"n_layer": 2, "context": 64},
-        "sizes": [{"d_model": 16}, {"d_model": 32}],
+        "sizes": [{"d_model": 16}, {"d_model": 32}, {"d_model": 64}],
         "seeds": [0, 1, 2],
         "budgets": [1000000, 2000000],
     }
@@ -20,7 +20,7 @@ def study(**sweep_overrides):
 
 def test_one_run_per_cell_with_readable_paths():
     specs = expand(study())
-    assert len(specs) == 2 * 3 * 2
+    assert len(specs) == 3 * 3 * 2
     paths = {spec["run_path"] for spec in specs}
     assert "gpt_width/d16/1M-tokens/seed0" in paths
     assert "gpt_width/d32/2M-tokens/seed2" in paths
@@ -80,7 +80,7 @@ def test_labels():
 def test_table_flattens_blocks():
     table = runs_table(expand(study()))
     assert {"run_id", "run_path", "arch_d_model", "train_lr", "data_val_fraction"} <= set(table.columns)
-    assert len(table) == 12
+    assert len(table) == 18
 
 
 def test_cluster_scale_expansion_stays_cheap():

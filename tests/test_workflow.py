@@ -35,7 +35,7 @@ def planned_jobs(result) -> dict[str, int]:
 def test_one_metrics_row_per_run_with_finite_losses(tiny_study):
     workdir, _ = tiny_study
     expected = {spec["run_id"]: spec for spec in expand(load_config(REPO / "config" / "test.yaml"))}
-    metrics = pd.read_parquet(workdir / "results" / "metrics.parquet")
+    metrics = pd.read_parquet(workdir / "results" / "tiny" / "metrics.parquet")
     assert sorted(metrics["run_id"]) == sorted(expected)
     assert (metrics["status"] == "ok").all()
     for column in ("final_val_loss", "best_val_loss", "n_params", "flops"):
@@ -46,8 +46,8 @@ def test_one_metrics_row_per_run_with_finite_losses(tiny_study):
 
 def test_learning_curves_cover_every_run(tiny_study):
     workdir, _ = tiny_study
-    curves = pd.read_parquet(workdir / "results" / "curves.parquet")
-    metrics = pd.read_parquet(workdir / "results" / "metrics.parquet")
+    curves = pd.read_parquet(workdir / "results" / "tiny" / "curves.parquet")
+    metrics = pd.read_parquet(workdir / "results" / "tiny" / "metrics.parquet")
     assert set(curves["run_id"]) == set(metrics["run_id"])
     assert curves.groupby("run_id").size().min() >= 2
     assert np.isfinite(curves["val_loss"]).all()
@@ -58,7 +58,7 @@ def test_a_fit_per_sweep_and_law(tiny_study):
     config = load_config(REPO / "config" / "test.yaml")
     for sweep in config["sweeps"]:
         for law in config["fit"]["laws"]:
-            fit = json.loads((workdir / "results" / "fits" / sweep["name"] / f"{law}.json").read_text())
+            fit = json.loads((workdir / "results" / "tiny" / "fits" / sweep["name"] / f"{law}.json").read_text())
             assert fit["law"] == law
             assert set(fit["params"]) == set(fit["intervals"])
             assert all(np.isfinite(value) for value in fit["params"].values())
@@ -66,17 +66,19 @@ def test_a_fit_per_sweep_and_law(tiny_study):
 
 def test_report_is_written(tiny_study):
     workdir, _ = tiny_study
-    html = (workdir / "reports" / "report.html").read_text()
+    html = (workdir / "reports" / "tiny" / "report.html").read_text()
     assert "gpt_tiny" in html and "mlp_tiny" in html
     assert "<img" in html or "<svg" in html
 
 
 def test_every_rule_logged(tiny_study):
     workdir, _ = tiny_study
-    logs = workdir / "logs"
+    logs = workdir / "logs" / "tiny"
     assert (logs / "aggregate.log").is_file()
     assert len(list((logs / "train").rglob("*.log"))) == len(expand(load_config(REPO / "config" / "test.yaml")))
-    assert len(list((workdir / "benchmarks" / "train").rglob("*.tsv"))) > 0
+    benchmarks = workdir / "benchmarks" / "tiny"
+    assert len(list((benchmarks / "train").rglob("*.tsv"))) == len(expand(load_config(REPO / "config" / "test.yaml")))
+    assert (benchmarks / "report.tsv").is_file() and list((benchmarks / "fit").rglob("*.tsv"))
 
 
 def test_rerun_with_nothing_changed_does_nothing(tiny_study):
@@ -94,6 +96,16 @@ def test_changing_a_fit_setting_reruns_only_fit_and_report(tiny_study):
     changed.write_text(yaml.safe_dump(config))
     result = snakemake("-n", "--configfile", changed, "--cores", "2", cwd=workdir)
     assert set(planned_jobs(result)) == {"fit", "report", "all"}
+
+
+def test_changing_how_jobs_run_reruns_nothing(tiny_study):
+    workdir, _ = tiny_study
+    config = yaml.safe_load((workdir / "test.yaml").read_text())
+    config.update(retries=3, on_failure="record", checkpoint_interval_s=5, keep_checkpoints=True)
+    changed = workdir / "test_execution_changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    result = snakemake("-n", "--configfile", changed, "--cores", "2", cwd=workdir)
+    assert planned_jobs(result) == {}
 
 
 def test_bad_config_fails_before_any_work(tmp_path):

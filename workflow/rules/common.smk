@@ -1,64 +1,172 @@
+# The study, read and checked once when the workflow is parsed; helpers of the rules (O(1) work per job).
 import os
+import re
 import shlex
 import sys
+from pathlib import Path
 
-from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 
-# The workflow and its jobs run the package from this checkout, so they also work where it is not
-# installed, e.g. in `--sdm conda` environments, which cannot install it (see envs/scalinglab.yaml).
-PACKAGE_PARENT = os.path.join(workflow.basedir, "workflow")
-sys.path.insert(0, PACKAGE_PARENT)
-# Snakemake formats the prefix like a shell command, hence the doubled braces.
-shell.prefix(
-    "export PYTHONPATH="
-    + shlex.quote(PACKAGE_PARENT)
-    + "${{PYTHONPATH:+:$PYTHONPATH}}; "
-)
-
+from scalinglab import recovery
 from scalinglab.config import (
+    ConfigError,
+    StudyPaths,
     canonical_json,
-    expand as expand_runs,
+    dataset_dir,
     fit_settings,
     fitted_blocks,
+    load_study,
+    report_config,
+    run_identity,
     run_table_config,
-    validate_config,
-    ConfigError,
 )
+from scalinglab.config.paths import migration_hint, old_layout
+from scalinglab.laws import LAWS
 
-try:
-    validate_config(config)
-except ConfigError as error:
-    raise WorkflowError(str(error))
 SCALINGLAB_ENV = "../../envs/scalinglab.yaml"
+# The main snakemake process checks the study and repairs what it can; cluster jobs re-read the Snakefile and must
+# not (they would race with the other jobs).
+MAIN = workflow.is_main_process
 
-# Every run of the study, keyed by its readable path under results/runs/.
-RUNS = (
-    {spec["run_path"]: spec for spec in expand_runs(config)}
-    if config.get("sweeps")
-    else {}
-)
+
+def stop(message):
+    """End the workflow before any job with one line (SystemExit: no traceback)."""
+    raise SystemExit(f"scalinglab: error: {message}")
+
+
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    # --sdm conda only: the environment (envs/scalinglab.yaml) cannot install this package (snakemake copies the env
+    # file before creating it, so a `-e .` pip entry breaks), so jobs run it from this checkout: PYTHONPATH, and a
+    # `scalinglab` shell function standing in for the installed command. Snakemake formats the prefix like a shell
+    # command, hence the doubled braces.
+    shell.prefix(
+        "export PYTHONPATH="
+        + shlex.quote(os.path.join(workflow.basedir, "workflow"))
+        + '${{PYTHONPATH:+:$PYTHONPATH}}; scalinglab() {{ python -m scalinglab "$@"; }}; '
+    )
+
+STUDY_FILES = [str(path) for path in workflow.overwrite_configfiles] or [
+    "config/config.yaml"
+]
+if len(STUDY_FILES) > 1:
+    stop(
+        f"one study file at a time, not {len(STUDY_FILES)} ({', '.join(STUDY_FILES)}): "
+        "a study file is never merged with another"
+    )
+if not config:
+    stop(
+        f"no study: give --configfile FILE (the default study {STUDY_FILES[0]} is not in {os.getcwd()})"
+    )
+try:
+    STUDY_TEXT = Path(STUDY_FILES[0]).read_text()
+except OSError:
+    STUDY_TEXT = None
+try:
+    _, SPECS, _warnings = load_study(
+        config, source=STUDY_FILES[0], text=STUDY_TEXT, workdir=os.getcwd()
+    )
+    if MAIN and old_layout():
+        raise ConfigError(migration_hint(old_layout()))
+except ConfigError as error:
+    stop(error)
+
+STUDY = config["study"]
+PATHS = StudyPaths(STUDY)
+# Every run of the study, keyed by its readable path under results/STUDY/runs/.
+RUNS = {spec["run_path"]: spec for spec in SPECS}
 # Trained sweeps and external (CSV) sweeps are fitted and reported alike.
 SWEEPS = fitted_blocks(config)
+# The prepared datasets the runs use: (name, dataset_id) -> generation parameters.
+DATASETS = {
+    (spec["dataset"], spec["dataset_id"]): spec["dataset_params"] for spec in SPECS
+}
+# How jobs execute, passed to train without being a rerun trigger (see train.smk): changing retries, on_failure or
+# checkpoints retrains nothing.
+EXECUTION_JSON = canonical_json(
+    {
+        key: config[key]
+        for key in ("checkpoint_interval_s", "keep_checkpoints", "on_failure")
+    }
+)
+MAX_ATTEMPTS = config["retries"] + 1
+
+if MAIN:
+    for message in _warnings:
+        print(f"scalinglab: warning: {message}", file=sys.stderr)
+    # Damaged records are set aside, hence rebuilt (O(1) per file); stale locks of a killed run are removed.
+    damaged = [PATHS.run_file(path) for path in RUNS] + [
+        f"{dataset_dir(*key)}/{name}"
+        for key in DATASETS
+        for name in ("meta.json", "data.npz")
+    ]
+    for message in recovery.set_aside_damaged(damaged):
+        print(f"scalinglab: {message}", file=sys.stderr)
+    LOCKS = recovery.StaleLocks()
+    message = LOCKS.clear()
+    if message:
+        print(f"scalinglab: {message}", file=sys.stderr)
+    LOCKS.register()
+
+    onsuccess:
+        LOCKS.release()
+
+    onerror:
+        LOCKS.release()
+
+
+def one_of(names):
+    """A wildcard constraint that matches exactly these names (and nothing when there are none)."""
+    names = sorted(set(map(str, names)))
+    return "|".join(map(re.escape, names)) if names else "(?!)"
+
+
+def run_pattern():
+    """Exactly the run paths of the study: per sweep, the product of its size labels, budget labels and seeds."""
+    parts = {}
+    for spec in SPECS:
+        name, size, budget, seed = spec["run_path"].split("/")
+        sweep = parts.setdefault(name, (set(), set(), set()))
+        sweep[0].add(size)
+        sweep[1].add(budget)
+        sweep[2].add(seed)
+    return (
+        "|".join(
+            f"{re.escape(name)}/(?:{one_of(sizes)})/(?:{one_of(budgets)})/(?:{one_of(seeds)})"
+            for name, (sizes, budgets, seeds) in parts.items()
+        )
+        or "(?!)"
+    )
+
+
+wildcard_constraints:
+    run=run_pattern(),
+    sweep=one_of(SWEEPS),
+    law=one_of(LAWS),
+    dataset=one_of(name for name, _ in DATASETS),
+    dataset_id="[0-9a-f]{12}",
 
 
 def dataset_files(wildcards):
-    dataset = RUNS[wildcards.run]["dataset"]
+    spec = RUNS[wildcards.run]
+    folder = dataset_dir(spec["dataset"], spec["dataset_id"])
+    # ancient: the folder is named by the hash of the data's parameters, so a cache rebuilt with the same parameters
+    # holds the same data and retrains nothing.
     return {
-        "data": f"results/data/{dataset}/data.npz",
-        "meta": f"results/data/{dataset}/meta.json",
+        "data": ancient(f"{folder}/data.npz"),
+        "meta": ancient(f"{folder}/meta.json"),
     }
 
 
 def dataset_params_json(wildcards):
-    # Every sweep on a dataset carries the same parameters, with defaults filled in.
-    for spec in RUNS.values():
-        if spec["dataset"] == wildcards.dataset:
-            return canonical_json(spec["dataset_params"])
-    raise ValueError(f"no sweep uses dataset {wildcards.dataset!r}")
+    return canonical_json(DATASETS[(wildcards.dataset, wildcards.dataset_id)])
 
 
 def train_spec_json(wildcards):
-    return canonical_json(RUNS[wildcards.run])
+    """What the run computes (its identity, run_id and run_path): the train job's rerun trigger."""
+    spec = RUNS[wildcards.run]
+    return canonical_json(
+        {**run_identity(spec), "run_id": spec["run_id"], "run_path": spec["run_path"]}
+    )
 
 
 def sweep_fit_settings(wildcards):
@@ -71,11 +179,15 @@ def sweep_fit_settings(wildcards):
 
 def fit_targets():
     return [
-        f"results/fits/{name}/{law}.json"
+        PATHS.fit(name, law)
         for name in SWEEPS
         for law in fit_settings(config, name)["laws"]
     ]
 
 
 def run_files():
-    return [f"results/runs/{path}/run.json" for path in RUNS]
+    return [PATHS.run_file(path) for path in RUNS]
+
+
+# The config keys the report and the paper figures use (not retries, on_failure, ...): their rerun trigger.
+REPORT_CONFIG_JSON = canonical_json(report_config(config))

@@ -1,14 +1,15 @@
+# The shared dataset cache: results/data/{dataset}/{dataset_id}/, named by the hash of the generation parameters, so
+# every study that asks for the same parameters uses the same prepared data and none overwrites another's.
 rule prepare_data:
     output:
-        data="results/data/{dataset}/data.npz",
-        meta="results/data/{dataset}/meta.json",
+        data=f"{dataset_dir('{dataset}', '{dataset_id}')}/data.npz",
+        meta=f"{dataset_dir('{dataset}', '{dataset_id}')}/meta.json",
     log:
-        "logs/prepare_data/{dataset}.log",
+        "logs/data/{dataset}/{dataset_id}.log",
     conda:
         SCALINGLAB_ENV
     threads: 1
     params:
-        # A change of any generation parameter regenerates the dataset (params are a rerun trigger).
         generation=dataset_params_json,
         out_dir=lambda wildcards, output: os.path.dirname(output.meta),
     shell:

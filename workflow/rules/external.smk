@@ -1,16 +1,13 @@
 # External data mode: a study whose `external` block names CSVs of runs it did not train. Their rows become
-# results/metrics.parquet (and an empty curves.parquet), then the usual fit and report rules run on them.
+# results/STUDY/metrics.parquet (and an empty curves.parquet), then the usual fit and report rules run on them.
 if config.get("external"):
-    from snakemake.exceptions import WorkflowError
-
-    from scalinglab.config import ConfigError
     from scalinglab.external import check_files
 
     try:
         # A missing CSV stops the workflow here, before any job, naming the path and where to get it.
         check_files(config)
     except ConfigError as error:
-        raise WorkflowError(str(error))
+        stop(error)
 
     # Only the external block is a rerun trigger: fit settings and references never re-import.
     EXTERNAL_IMPORT_JSON = canonical_json(
@@ -21,10 +18,10 @@ if config.get("external"):
         input:
             [block["path"] for block in config["external"]],
         output:
-            metrics="results/metrics.parquet",
-            curves="results/curves.parquet",
+            metrics=PATHS.metrics,
+            curves=PATHS.curves,
         log:
-            "logs/import_external.log",
+            f"{PATHS.logs}/import_external.log",
         conda:
             SCALINGLAB_ENV
         params:

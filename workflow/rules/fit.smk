@@ -1,10 +1,12 @@
 rule fit:
     input:
-        "results/metrics.parquet",
+        PATHS.metrics,
     output:
-        "results/fits/{sweep}/{law}.json",
+        PATHS.fit("{sweep}", "{law}"),
     log:
-        "logs/fit/{sweep}/{law}.log",
+        f"{PATHS.logs}/fit/{{sweep}}/{{law}}.log",
+    benchmark:
+        f"{PATHS.benchmarks}/fit/{{sweep}}/{{law}}.tsv"
     conda:
         SCALINGLAB_ENV
     threads: 1

@@ -1,22 +1,22 @@
-# `snakemake paper`: every figure of the study in reports/figures/ as PDF, PNG and SVG (deterministic bytes).
+# `snakemake paper`: every figure of the study in reports/STUDY/figures/ as PDF, PNG and SVG (deterministic bytes).
 rule paper:
     input:
-        metrics="results/metrics.parquet",
-        curves="results/curves.parquet",
+        metrics=PATHS.metrics,
+        curves=PATHS.curves,
         fits=fit_targets(),
     output:
         report(
-            directory("reports/figures"),
+            directory(PATHS.figures),
             patterns=["{name}.png"],
             category="Paper figures",
             caption="../report/paper.rst",
         ),
     log:
-        "logs/paper.log",
+        f"{PATHS.logs}/paper.log",
     conda:
         SCALINGLAB_ENV
     params:
-        config=lambda wildcards: canonical_json(config),
+        config=REPORT_CONFIG_JSON,
     shell:
         "scalinglab paper-figures --metrics {input.metrics:q}"
         " --curves {input.curves:q} --fits {input.fits:q} --config-json {params.config:q}"

@@ -1,20 +1,22 @@
 rule report:
     input:
-        metrics="results/metrics.parquet",
-        curves="results/curves.parquet",
+        metrics=PATHS.metrics,
+        curves=PATHS.curves,
         fits=fit_targets(),
     output:
         report(
-            "reports/report.html",
+            PATHS.report,
             category="Report",
             caption="../report/report.rst",
         ),
     log:
-        "logs/report.log",
+        f"{PATHS.logs}/report.log",
+    benchmark:
+        f"{PATHS.benchmarks}/report.tsv"
     conda:
         SCALINGLAB_ENV
     params:
-        config=lambda wildcards: canonical_json(config),
+        config=REPORT_CONFIG_JSON,
     shell:
         "scalinglab report --metrics {input.metrics:q} --curves {input.curves:q}"
         " --fits {input.fits:q} --config-json {params.config:q} --out {output:q} > {log:q} 2>&1"

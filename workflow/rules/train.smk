@@ -2,11 +2,11 @@ rule train:
     input:
         unpack(dataset_files),
     output:
-        "results/runs/{run}/run.json",
+        PATHS.run_file("{run}"),
     log:
-        "logs/train/{run}.log",
+        f"{PATHS.logs}/train/{{run}}.log",
     benchmark:
-        "benchmarks/train/{run}.tsv"
+        f"{PATHS.benchmarks}/train/{{run}}.tsv"
     retries: job_retries(config["retries"])
     conda:
         SCALINGLAB_ENV
@@ -21,11 +21,15 @@ rule train:
         gpu_model=train_gpu_model,
         slurm_partition=train_partition,
     params:
+        # What the run computes: the rerun trigger.
         spec=train_spec_json,
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
-        max_attempts=config["retries"] + 1,
+        # How the job executes (checkpoints, on_failure, retries + 1). Params computed from `resources` count as
+        # derived for snakemake and are no rerun trigger: changing them retrains nothing.
+        execution=lambda wildcards, resources: EXECUTION_JSON,
+        max_attempts=lambda wildcards, resources: MAX_ATTEMPTS,
     shell:
         "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads}"
-        " scalinglab train --spec-json {params.spec:q} --data-dir $(dirname {input.data:q})"
-        " --out-dir {params.out_dir:q} --attempt {resources.attempt}"
-        " --max-attempts {params.max_attempts} > {log:q} 2>&1"
+        " scalinglab train --spec-json {params.spec:q} --execution-json {params.execution:q}"
+        " --data-dir $(dirname {input.data:q}) --out-dir {params.out_dir:q}"
+        " --attempt {resources.attempt} --max-attempts {params.max_attempts} > {log:q} 2>&1"

@@ -111,15 +111,19 @@ def gpus(spec: dict, environ=None) -> int:
     return max(1, count) if device == "cuda" else count
 
 
-def runtime_minutes(spec: dict, attempt: int = 1, environ=None) -> int:
-    """Wall-time request (sbatch -t, minutes): the estimate times SAFETY, times the attempt number."""
+def estimated_seconds(spec: dict, environ=None) -> float:
+    """The run's wall time at the assumed throughput (CPU_FLOPS_PER_S, or GPU_FLOPS_PER_S when it gets a GPU)."""
     flops = estimate_flops(spec)
     _, steps = training_units(spec)
     train = train_settings(spec)
     evals = int(train["eval_points"]) * int(train["eval_batches"])
     rate = GPU_FLOPS_PER_S if gpus(spec, environ) else CPU_FLOPS_PER_S
-    seconds = STARTUP_S + (flops * 1.1) / rate + (steps + evals) * SECONDS_PER_STEP
-    minutes = max(MIN_RUNTIME_MIN, math.ceil(SAFETY * seconds / 60))
+    return STARTUP_S + (flops * 1.1) / rate + (steps + evals) * SECONDS_PER_STEP
+
+
+def runtime_minutes(spec: dict, attempt: int = 1, environ=None) -> int:
+    """Wall-time request (sbatch -t, minutes): the estimate times SAFETY, times the attempt number."""
+    minutes = max(MIN_RUNTIME_MIN, math.ceil(SAFETY * estimated_seconds(spec, environ) / 60))
     return int(minutes * max(1, int(attempt)))
 
 

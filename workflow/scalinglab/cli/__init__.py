@@ -25,6 +25,7 @@ COMMANDS = {
     "predict": "predict",
     "report": "report",
     "paper-figures": "paper_figures",
+    "migrate": "migrate",
 }
 
 

@@ -1,10 +1,10 @@
-"""`scalinglab sweep CONFIG`: show or save the run table of a study without running anything."""
+"""`scalinglab sweep CONFIG`: check a study and show or save its run table, without running anything."""
 
 from __future__ import annotations
 
 import sys
 
-HELP = "expand a study config into its run table (one row per run) and print or save it"
+HELP = "check a study config and print (or save) its run table, one row per run"
 
 
 def add_arguments(parser) -> None:
@@ -13,13 +13,18 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..config import expand, load_config, runs_table
+    from ..config import load_study, runs_table
 
-    table = runs_table(expand(load_config(args.config)))
+    config, specs, warnings = load_study(args.config)
+    for warning in warnings:
+        print(f"scalinglab sweep: warning: {warning}", file=sys.stderr)
+    table = runs_table(specs)
     if args.out is None:
-        columns = ["run_id", "run_path", "dataset", "model", "budget", "seed"]
-        table[columns].to_string(sys.stdout, index=False)
-        sys.stdout.write(f"\n{len(table)} runs\n")
+        if specs:
+            columns = ["run_id", "run_path", "dataset", "model", "budget", "seed"]
+            table[columns].to_string(sys.stdout, index=False)
+        external = ", ".join(block["name"] for block in config.get("external") or [])
+        sys.stdout.write(f"\n{len(table)} runs" + (f" (external data: {external})" if external else "") + "\n")
     elif args.out.endswith(".parquet"):
         table.to_parquet(args.out, index=False)
     else:

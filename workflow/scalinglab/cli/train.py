@@ -9,16 +9,21 @@ import json
 import os
 import sys
 
+from ..config.paths import dataset_dir
+
 HELP = "train one run (pipeline: --spec-json; by hand: --config FILE --run RUN_ID_OR_PATH)"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--spec-json", help="the run spec as a JSON object (or @FILE to read it from a file)")
-    parser.add_argument("--data-dir", help="prepared dataset directory (default results/data/DATASET)")
-    parser.add_argument("--out-dir", help="run directory (default results/runs/RUN_PATH)")
+    parser.add_argument("--execution-json", help="how the run executes, merged into the spec: checkpoint_interval_s, "
+                        "keep_checkpoints, on_failure (the workflow passes them apart: they are no part of a run)")
+    parser.add_argument("--data-dir", help="prepared dataset directory (default: the cache folder "
+                        "results/data/DATASET/DATASET_ID)")
+    parser.add_argument("--out-dir", help="run directory (--config form: default results/STUDY/runs/RUN_PATH)")
     parser.add_argument("--config", help="study YAML; with --run, trains one of its runs outside snakemake")
     parser.add_argument("--run", help="run_id or run_path of a run in --config")
-    parser.add_argument("--results-dir", default="results", help="root of results/ for the --config form")
+    parser.add_argument("--results-dir", default="results", help="the results folder, for the default paths")
     parser.add_argument("--attempt", type=int, default=1, help="this job's attempt number (snakemake's attempt)")
     parser.add_argument("--max-attempts", type=int, default=1, help="attempts the workflow allows (retries + 1)")
     parser.add_argument(
@@ -35,27 +40,28 @@ def _pipeline_spec(args) -> tuple[dict, str, str]:
     spec = json.loads(text)
     if not isinstance(spec, dict):
         raise ValueError("--spec-json must be a JSON object")
-    data_dir = args.data_dir or (os.path.join(args.results_dir, "data", spec["dataset"]) if spec.get("dataset")
-                                 else None)
-    out_dir = args.out_dir or os.path.join(args.results_dir, "runs", spec["run_path"])
-    return spec, data_dir, out_dir
+    spec.update(json.loads(args.execution_json) if args.execution_json else {})
+    if not args.out_dir:
+        raise ValueError("--spec-json needs --out-dir (a spec does not know its study)")
+    data_dir = args.data_dir or (dataset_dir(spec["dataset"], spec["dataset_id"], args.results_dir)
+                                 if spec.get("dataset") and spec.get("dataset_id") else None)
+    return spec, data_dir, args.out_dir
 
 
 def _user_spec(args) -> tuple[dict, str, str]:
-    from ..config import ConfigError, expand, load_config
+    from ..config import ConfigError, StudyPaths, load_study
     from ..datasets import cached_meta, prepare
 
-    config = load_config(args.config)
-    specs = expand(config)
+    config, specs, _ = load_study(args.config)
     matches = [s for s in specs if args.run in (s["run_id"], s["run_path"])]
     if not matches:
         raise ConfigError(f"no run {args.run!r} in {args.config}; runs: {', '.join(s['run_path'] for s in specs)}")
     spec = matches[0]
-    data_dir = args.data_dir or os.path.join(args.results_dir, "data", spec["dataset"])
+    data_dir = args.data_dir or dataset_dir(spec["dataset"], spec["dataset_id"], args.results_dir)
     if cached_meta(spec["dataset"], spec["dataset_params"], data_dir) is None:
         print(f"preparing {spec['dataset']} in {data_dir}", file=sys.stderr)
         prepare(spec["dataset"], spec["dataset_params"], data_dir)
-    out_dir = args.out_dir or os.path.join(args.results_dir, "runs", spec["run_path"])
+    out_dir = args.out_dir or StudyPaths(config["study"], args.results_dir).run_dir(spec["run_path"])
     return spec, data_dir, out_dir
 
 

@@ -7,22 +7,37 @@ function needs them): `scalinglab train` imports it on its start-up path.
     errors     ConfigError
     identity   canonical_json, run_id (the ONE identity, also the checkpoint's), OPERATIONAL_KEYS
     schema     the schema file and its defaults
-    validate   load_config, validate_config (schema, then checks.check_study)
-    runs       expand (the run table), run_table_config, human_count, size_label, runs_table, flatten_spec
-    study      fit_settings, fitted_blocks, default_y (the fitted column when a study names none)
+    validate   load_config, validate_config (schema, then checks.check_study), load_study (and the run table)
+    checks     what a schema cannot express: laws, datasets, sizes, budgets, points per law, path lengths
+    runs       expand (the run table), run_table_config, run_paths, human_count, size_label, runs_table
+    paths      StudyPaths (every study has its own home), dataset_dir, the old layout and its migration
+    study      fit_settings, fitted_blocks, default_y (the fitted column when a study names none), report_config
 """
 
 from .errors import ConfigError
 from .identity import OPERATIONAL_KEYS, canonical_json, run_id, run_identity, short_hash
-from .runs import RUN_TABLE_KEYS, expand, flatten_spec, human_count, run_table_config, runs_table, size_label
-from .study import default_y, fit_settings, fitted_blocks
-from .validate import load_config, validate_config
+from .paths import StudyPaths, dataset_dir
+from .runs import (
+    RUN_TABLE_KEYS,
+    expand,
+    flatten_spec,
+    human_count,
+    run_paths,
+    run_table_config,
+    runs_table,
+    size_label,
+)
+from .study import REPORT_KEYS, default_y, fit_settings, fitted_blocks, report_config
+from .validate import load_config, load_study, validate_config
 
 __all__ = [
     "OPERATIONAL_KEYS",
+    "REPORT_KEYS",
     "RUN_TABLE_KEYS",
     "ConfigError",
+    "StudyPaths",
     "canonical_json",
+    "dataset_dir",
     "default_y",
     "expand",
     "fit_settings",
@@ -30,8 +45,11 @@ __all__ = [
     "flatten_spec",
     "human_count",
     "load_config",
+    "load_study",
+    "report_config",
     "run_id",
     "run_identity",
+    "run_paths",
     "run_table_config",
     "runs_table",
     "short_hash",

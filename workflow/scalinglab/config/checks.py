@@ -1,14 +1,31 @@
-"""The checks a JSON Schema cannot express, run after it (defaults filled in). Each raises one ConfigError that
-names the key path, the bad value and what is allowed."""
+"""The checks a JSON Schema cannot express, run after it (defaults filled in), before any job. Each raises one
+ConfigError that names the key path, the bad value and what is allowed (with a "did you mean" for near misses).
+
+`check_study(config)` needs only the config; `check_runs(config, specs, workdir)` checks what the run table adds
+(path lengths) and returns warnings (runs that would take years at the estimated throughput).
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from .errors import ConfigError
-from .validate import key_path, problem_error, unknown_key_message
+from .identity import canonical_json
+from .validate import did_you_mean, key_path, problem_error, unknown_key_message
+
+# x columns that vary with the model's size, and with the data a run sees: they decide how many distinct points a
+# sweep gives a law (sizes, budgets, or (size, budget) pairs).
+SIZE_COLUMNS = ("n_params", "n_params_nonembedding")
+DATA_COLUMNS = ("budget", "tokens_seen", "samples_seen", "tokens", "samples")
+# Keys of a size entry that give a size: they must be positive whole numbers.
+SIZE_KEYS = ("width", "d_model", "target_params", "n_layer", "n_head", "head_dim", "context")
+# A run estimated to take longer than this gets a warning with the estimate.
+WARN_RUN_SECONDS = 30 * 86400.0
 
 
 def check_study(config: dict) -> None:
-    for check in (check_unique_names, check_fit_blocks):
+    for check in (check_unique_names, check_fit_blocks, check_laws, check_datasets, check_sweeps, check_points):
         check(config)
 
 
@@ -46,3 +63,183 @@ def check_fit_blocks(config: dict) -> None:
         schema = {"type": "object", "properties": {key: allowed[key] for key in overrides}}
         for problem in jsonschema.Draft202012Validator(schema).iter_errors(overrides):
             raise problem_error(problem, where)
+
+
+def fit_sources(config: dict):
+    """(key path of the fit block that sets `laws`, block name or None, laws) for the study and every entry."""
+    yield ["fit"], None, (config.get("fit") or {}).get("laws") or []
+    for path, block in blocks(config):
+        if "laws" in (block.get("fit") or {}):
+            yield [*path, "fit"], block["name"], block["fit"]["laws"]
+
+
+def check_laws(config: dict) -> None:
+    from ..laws import LAWS
+
+    for where, _, laws in fit_sources(config):
+        for i, law in enumerate(laws):
+            if law not in LAWS:
+                raise ConfigError(f"{key_path([*where, 'laws', i])}: unknown law {law!r}{did_you_mean(law, LAWS)}; "
+                                  f"known laws: {', '.join(LAWS)} (scalinglab laws describes them)",
+                                  [*where, "laws", i])
+
+
+def check_datasets(config: dict) -> None:
+    from ..datasets import DATASETS
+
+    for name, params in (config.get("datasets") or {}).items():
+        if name not in DATASETS:
+            raise ConfigError(f"datasets.{name}: unknown dataset {name!r}{did_you_mean(name, DATASETS)}; "
+                              f"known: {', '.join(DATASETS)} (scalinglab datasets lists them)", ["datasets", name])
+        for key in params:
+            if key not in DATASETS[name].defaults:
+                raise ConfigError(unknown_key_message(["datasets", name], key, DATASETS[name].defaults),
+                                  ["datasets", name, key])
+        pool = DATASETS[name].pool_size(params)
+        if pool is not None and pool < 1:
+            held_out = ", ".join(f"{key} {params[key]}" for key in ("val_size", "test_size") if key in params)
+            raise ConfigError(f"datasets.{name}: {held_out or 'the held-out splits'} leave no training samples of the "
+                              f"{DATASETS[name].corpus_size} in {name}; make val_size + test_size smaller",
+                              ["datasets", name])
+    for i, sweep in enumerate(config.get("sweeps") or []):
+        name = sweep["dataset"]
+        if name not in DATASETS:
+            raise ConfigError(f"sweeps[{i}].dataset: unknown dataset {name!r}{did_you_mean(name, DATASETS)}; "
+                              f"known: {', '.join(DATASETS)} (scalinglab datasets lists them)",
+                              ["sweeps", i, "dataset"])
+
+
+def check_sweeps(config: dict) -> None:
+    """Architecture keys the model family knows, sizes that resolve to a positive size, budgets the training pool
+    can give."""
+    from .. import models
+    from ..datasets import DATASETS
+    from ..models import sizes as family_sizes
+
+    known_keys = {"gpt": family_sizes.GPT_KEYS, "mlp": family_sizes.MLP_KEYS}
+    for i, sweep in enumerate(config.get("sweeps") or []):
+        where = ["sweeps", i]
+        model, dataset = sweep["model"], DATASETS[sweep["dataset"]]
+        params = (config.get("datasets") or {}).get(sweep["dataset"], {})
+        keys = known_keys.get(model)
+        for block, entries in (("architecture", [sweep["architecture"]]), ("sizes", sweep["sizes"])):
+            for j, entry in enumerate(entries):
+                at = [*where, block] if block == "architecture" else [*where, block, j]
+                for key, value in entry.items():
+                    if keys is not None and key not in keys:
+                        raise ConfigError(unknown_key_message(at, key, keys), [*at, key])
+                    if key in SIZE_KEYS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                        raise ConfigError(f"{key_path([*at, key])}: {value!r} is not a size; {key} is a whole "
+                                          "number >= 1", [*at, key])
+        seen = {}
+        for j, size in enumerate(sweep["sizes"]):
+            key = canonical_json(size)
+            if key in seen:
+                raise ConfigError(f"{key_path([*where, 'sizes', j])}: {size} is listed twice (also sizes[{seen[key]}])",
+                                  [*where, "sizes", j])
+            seen[key] = j
+            try:
+                resolved = models.resolve(model, {**sweep["architecture"], **size}, dataset.shape_meta(params))
+                n_params, _ = models.count_params(model, resolved)
+            except (ValueError, KeyError) as error:
+                raise ConfigError(f"{key_path([*where, 'sizes', j])}: {error}", [*where, "sizes", j]) from None
+            if n_params < 1:
+                raise ConfigError(f"{key_path([*where, 'sizes', j])}: resolves to a model without parameters",
+                                  [*where, "sizes", j])
+        pool = dataset.pool_size(params)
+        for k, budget in enumerate(sweep["budgets"]):
+            if pool is not None and budget > pool:
+                raise ConfigError(f"{key_path([*where, 'budgets', k])}: {budget} {dataset.unit} is more than the "
+                                  f"training pool of {dataset.name} ({pool} {dataset.unit} with these parameters); "
+                                  "a budget subsamples the pool, so it is at most the pool", [*where, "budgets", k])
+
+
+def check_points(config: dict) -> None:
+    """A law needs as many distinct points as it has parameters, and one x column per input."""
+    from ..laws import LAWS
+    from .study import fit_settings
+
+    for i, sweep in enumerate(config.get("sweeps") or []):
+        settings = fit_settings(config, sweep["name"])
+        x_columns = [column.strip() for column in str(settings["x"]).split(",") if column.strip()]
+        x_where = ["sweeps", i, "fit", "x"] if "x" in (sweep.get("fit") or {}) else ["fit", "x"]
+        laws_where = ["sweeps", i, "fit", "laws"] if "laws" in (sweep.get("fit") or {}) else ["fit", "laws"]
+        for law_name in settings["laws"]:
+            law = LAWS[law_name]
+            if len(x_columns) != len(law.inputs):
+                raise ConfigError(f"{key_path(x_where)}: law {law_name!r} takes {len(law.inputs)} input(s) "
+                                  f"({', '.join(law.inputs)}) but x names {len(x_columns)} ({settings['x']}); give "
+                                  "one column per input, comma-separated", x_where)
+            points, what = distinct_points(sweep, x_columns)
+            if points < law.n_params:
+                raise ConfigError(f"{key_path(laws_where)}: law {law_name!r} has {law.n_params} parameters but sweep "
+                                  f"{sweep['name']!r} gives {points} distinct {what} (x = {settings['x']}); add "
+                                  "sizes or budgets, or fit a law with fewer parameters (scalinglab laws)", laws_where)
+
+
+def distinct_points(sweep: dict, x_columns: list[str]) -> tuple[int, str]:
+    """How many distinct x values a sweep gives, and of what."""
+    sizes, budgets = len(sweep["sizes"]), len(sweep["budgets"])
+    if all(column in SIZE_COLUMNS for column in x_columns):
+        return sizes, "size(s)"
+    if all(column in DATA_COLUMNS for column in x_columns):
+        return budgets, "budget(s)"
+    return sizes * budgets, "(size, budget) point(s)"
+
+
+def check_runs(config: dict, specs: list[dict], workdir: str | Path = ".") -> list[str]:
+    """Names the file system can hold (each path component, and the longest whole path), then warnings."""
+    from .paths import StudyPaths
+
+    workdir = Path(workdir).resolve()
+    name_max = os.pathconf(workdir, "PC_NAME_MAX")
+    path_max = os.pathconf(workdir, "PC_PATH_MAX")
+    paths = StudyPaths(config["study"])
+    longest = ""
+    for spec in specs:
+        for component in spec["run_path"].split("/"):
+            if len(component.encode()) > name_max:
+                raise ConfigError(f"sweep {spec['sweep']!r}: the path component {component[:40]!r}... of run "
+                                  f"{spec['run_path'][:60]!r}... is {len(component.encode())} bytes; this file system "
+                                  f"allows {name_max}: shorten the sweep name or the size keys", ["sweeps"])
+        for path in (paths.run_file(spec["run_path"]), f"{paths.logs}/train/{spec['run_path']}.log"):
+            longest = max(longest, path, key=len)
+    if len(config["study"].encode()) > name_max:
+        raise ConfigError(f"study: the name is {len(config['study'].encode())} bytes; this file system allows "
+                          f"{name_max}", ["study"])
+    whole = len(str(workdir / longest).encode())
+    if whole >= path_max:
+        raise ConfigError(f"the longest path of the study, {longest[:80]!r}..., is {whole} bytes under {workdir}; this "
+                          f"file system allows {path_max - 1}: shorten the study or sweep names", ["study"])
+    return runtime_warnings(specs)
+
+
+def runtime_warnings(specs: list[dict]) -> list[str]:
+    """A warning for every sweep whose longest run would take more than WARN_RUN_SECONDS at the assumed
+    throughput (scalinglab.resources)."""
+    from .. import resources
+
+    worst: dict[str, tuple[float, dict]] = {}
+    for spec in specs:
+        try:
+            seconds = resources.estimated_seconds(spec)
+        except (ValueError, KeyError):
+            continue  # sizes that do not resolve were refused already
+        if seconds > worst.get(spec["sweep"], (0.0, None))[0]:
+            worst[spec["sweep"]] = (seconds, spec)
+    warnings = []
+    for sweep, (seconds, spec) in worst.items():
+        if seconds > WARN_RUN_SECONDS:
+            device = "GPU" if resources.gpus(spec) else "one CPU thread"
+            rate = resources.GPU_FLOPS_PER_S if resources.gpus(spec) else resources.CPU_FLOPS_PER_S
+            warnings.append(f"sweep {sweep!r}: run {spec['run_path']} is estimated at {duration(seconds)} on {device} "
+                            f"({resources.estimate_flops(spec):.3g} FLOPs at {rate:.3g} FLOP/s, scalinglab.resources);"
+                            " check its budget")
+    return warnings
+
+
+def duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} seconds"

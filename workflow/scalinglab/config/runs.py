@@ -7,12 +7,20 @@ import itertools
 from .errors import ConfigError
 from .identity import canonical_json, run_id
 
-# The config keys the run table is expanded from (what the aggregate step needs to list a study's runs).
-RUN_TABLE_KEYS = ("device", "checkpoint_interval_s", "keep_checkpoints", "on_failure", "datasets", "sweeps")
+# The config keys that decide which runs a study has (what the aggregate step needs to list them). The operational
+# keys are not among them: changing them changes no run.
+RUN_TABLE_KEYS = ("device", "datasets", "sweeps")
 
 
 def run_table_config(config: dict) -> dict:
     return {key: config[key] for key in RUN_TABLE_KEYS if key in config}
+
+
+def run_paths(table_config: dict) -> list[str]:
+    """The run paths of a study from its run-table keys (run_table_config), in config order."""
+    from .schema import defaults
+
+    return [spec["run_path"] for spec in expand({**defaults(), **table_config})]
 
 
 def human_count(value: float) -> str:
@@ -45,6 +53,7 @@ def expand_sweep(sweep: dict, config: dict) -> list[dict]:
         )
     unit = DATASETS[dataset].unit
     dataset_params = DATASETS[dataset].params_with_defaults(config.get("datasets", {}).get(dataset, {}))
+    dataset_id = DATASETS[dataset].dataset_id(dataset_params)
     specs = []
     for size, budget, seed in itertools.product(sweep["sizes"], sweep["budgets"], sweep["seeds"]):
         architecture = {**sweep["architecture"], **size}
@@ -52,6 +61,7 @@ def expand_sweep(sweep: dict, config: dict) -> list[dict]:
         spec = {
             "sweep": sweep["name"],
             "dataset": dataset,
+            "dataset_id": dataset_id,
             "dataset_params": dataset_params,
             "model": sweep["model"],
             "architecture": architecture,

@@ -28,3 +28,12 @@ def fit_settings(config: dict, sweep_name: str) -> dict:
     settings = {**defaults("fit"), **(config.get("fit") or {}), **((block or {}).get("fit") or {})}
     settings.setdefault("y", default_y(block))
     return settings
+
+
+# What the report and the paper figures show and use: the study's definition, not how it was executed (retries,
+# on_failure, checkpoints), so changing those redraws nothing.
+REPORT_KEYS = ("study", "device", "datasets", "sweeps", "external", "fit")
+
+
+def report_config(config: dict) -> dict:
+    return {key: config[key] for key in REPORT_KEYS if key in config}

@@ -98,12 +98,25 @@ def _schema_error(exc: Exception) -> ConfigError:
 
 def problem_error(problem, base=()) -> ConfigError:
     """A ConfigError from a jsonschema ValidationError found at key path `base` (its own path is relative)."""
-    if problem.validator in ("oneOf", "anyOf") and problem.context:
+    if problem.validator in ("oneOf", "anyOf") and problem.context and list(problem.absolute_path):
         # "not valid under any of the given schemas" names nothing: report the closest alternative's failure.
         from jsonschema.exceptions import best_match
 
         problem = best_match(problem.context)
     path = [*base, *problem.absolute_path]
+    if problem.validator == "required" and not path and "study" not in problem.instance:
+        return ConfigError("study: missing; every study file names its study (its results go to results/STUDY/, its "
+                           "report to reports/STUDY/), e.g. `study: mine`", ["study"])
+    if problem.validator == "oneOf" and not path:
+        has = [key for key in ("sweeps", "external") if key in problem.instance]
+        what = "has both" if len(has) == 2 else "has neither"
+        return ConfigError(f"config: a study trains `sweeps` or reads `external` CSVs, one of the two; this one {what}",
+                           [has[-1]] if has else [])
+    if problem.validator == "not" and path == ["study"]:
+        from .paths import RESERVED_STUDY_NAMES
+
+        return ConfigError(f"study: {problem.instance!r} is reserved ({', '.join(RESERVED_STUDY_NAMES)} are folders of "
+                           "results/ itself); choose another name", path)
     if problem.validator == "additionalProperties" and isinstance(problem.instance, dict):
         allowed = set(problem.schema.get("properties", {}))
         unknown = sorted(set(problem.instance) - allowed)
@@ -135,3 +148,22 @@ def load_config(path: str | Path) -> dict:
         raise ConfigError(f"{path}: a study file holds a mapping of keys (study, sweeps, ...), not "
                           f"{type(config).__name__}")
     return validate_config(copy.deepcopy(config), source=path, text=text)
+
+
+def load_study(config: dict | str | Path, workdir: str | Path = ".", source=None, text=None):
+    """(config, run specs, warnings) of a study file (or a config dict): validated, expanded, and checked for what
+    the run table adds (path lengths); the warnings name runs that would take years. Raises ConfigError."""
+    from .checks import check_runs
+    from .runs import expand
+
+    if isinstance(config, dict):
+        config = validate_config(config, source=source, text=text)
+    else:
+        source = config
+        config = load_config(config)
+    try:
+        specs = expand(config)
+        warnings = check_runs(config, specs, workdir)
+    except ConfigError as error:
+        raise _located(error, source, text) from None
+    return config, specs, warnings
