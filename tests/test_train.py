@@ -421,12 +421,12 @@ def test_user_form_trains_one_cell_of_a_config(tmp_path, capsys):
     config = tmp_path / "study.yaml"
     config.write_text(
         "study: unit\ndevice: cpu\nsweeps:\n  - name: iris_mlp\n    dataset: iris\n    model: mlp\n"
-        "    architecture: {depth: 1}\n    sizes: [{width: 8}]\n    budgets: [90]\n"
+        "    architecture: {depth: 1}\n    sizes: [{width: 8}, {width: 16}, {width: 32}]\n    budgets: [90]\n"
         "    train: {batch_size: 30, epochs: 2, eval_points: 2}\n"
     )
     results = tmp_path / "results"
     assert cli_main(["train", "--config", str(config), "--run", "iris_mlp/w8/90-samples/seed0",
                      "--results-dir", str(results)]) == 0
-    run = json.loads((results / "runs" / "iris_mlp/w8/90-samples/seed0" / "run.json").read_text())
+    run = json.loads((results / "unit" / "runs" / "iris_mlp/w8/90-samples/seed0" / "run.json").read_text())
     assert run["metrics"]["status"] == "ok" and run["spec"]["run_path"] == "iris_mlp/w8/90-samples/seed0"
-    assert (results / "data" / "iris" / "meta.json").exists()
+    assert (results / "data" / "iris" / run["spec"]["dataset_id"] / "meta.json").exists()
