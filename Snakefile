@@ -33,8 +33,9 @@ localrules:
 
 rule all:
     input:
-        # Every run, table and fit as well as the report: whatever is deleted is missing, hence rebuilt, even when
-        # the report is newer than it.
+        # Every run, table and fit as well as the report: whatever is deleted (or set aside as damaged) is missing,
+        # hence rebuilt, even when the report is newer than it. Not the dataset cache: a deleted cache is prepared
+        # again when a run needs it, and a damaged one is rebuilt in place (common.smk); neither retrains a run.
         run_files(),
         PATHS.metrics,
         PATHS.curves,

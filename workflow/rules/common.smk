@@ -90,29 +90,6 @@ EXECUTION_JSON = canonical_json(
 )
 MAX_ATTEMPTS = config["retries"] + 1
 
-if MAIN:
-    for message in _warnings:
-        print(f"scalinglab: warning: {message}", file=sys.stderr)
-    # Damaged records are set aside, hence rebuilt (O(1) per file); stale locks of a killed run are removed.
-    damaged = [PATHS.run_file(path) for path in RUNS] + [
-        f"{dataset_dir(*key)}/{name}"
-        for key in DATASETS
-        for name in ("meta.json", "data.npz")
-    ]
-    for message in recovery.set_aside_damaged(damaged):
-        print(f"scalinglab: {message}", file=sys.stderr)
-    LOCKS = recovery.StaleLocks()
-    message = LOCKS.clear()
-    if message:
-        print(f"scalinglab: {message}", file=sys.stderr)
-    LOCKS.register()
-
-    onsuccess:
-        LOCKS.release()
-
-    onerror:
-        LOCKS.release()
-
 
 def one_of(names):
     """A wildcard constraint that matches exactly these names (and nothing when there are none)."""
@@ -191,3 +168,27 @@ def run_files():
 
 # The config keys the report and the paper figures use (not retries, on_failure, ...): their rerun trigger.
 REPORT_CONFIG_JSON = canonical_json(report_config(config))
+
+
+if MAIN:
+    for message in _warnings:
+        print(f"scalinglab: warning: {message}", file=sys.stderr)
+    # Damaged run records are set aside, hence retrained; damaged dataset caches are prepared again in place, so
+    # the runs that read them stay valid (O(1) per file). Stale locks of a killed run are removed.
+    for message in recovery.set_aside_damaged(run_files()):
+        print(f"scalinglab: {message}", file=sys.stderr)
+    for (name, dataset_id), params in DATASETS.items():
+        message = recovery.repair_dataset(name, params, dataset_dir(name, dataset_id))
+        if message:
+            print(f"scalinglab: {message}", file=sys.stderr)
+    LOCKS = recovery.StaleLocks()
+    message = LOCKS.clear()
+    if message:
+        print(f"scalinglab: {message}", file=sys.stderr)
+    LOCKS.register()
+
+    onsuccess:
+        LOCKS.release()
+
+    onerror:
+        LOCKS.release()

@@ -3,7 +3,7 @@ killed workflow restarts with one command. The Snakefile calls these once, in th
 
 - `set_aside_damaged(paths)`: a record that does not end as this package writes it (a truncated run.json or
   meta.json, a data.npz without its zip directory) is renamed to NAME.damaged, so the workflow sees it missing and
-  rebuilds it. O(1) per file: the last bytes only.
+  rebuilds it. O(1) per file: the last bytes only. `repair_dataset` prepares a damaged dataset cache again at once.
 - `StaleLocks`: snakemake locks the files it writes in .snakemake/locks and leaves them behind when killed (kill -9),
   so the next run stops with "Directory cannot be locked". Each main snakemake process of this workflow leaves a
   marker with its process id in .snakemake/scalinglab/; locks are stale when every marker belongs to a process that
@@ -53,6 +53,24 @@ def set_aside_damaged(paths) -> list[str]:
             os.replace(path, aside)
             messages.append(f"{path} is damaged: {why}; moved it to {aside}, it will be rebuilt")
     return messages
+
+
+def repair_dataset(name: str, params: dict, folder: str | Path) -> str | None:
+    """Prepare a damaged dataset cache again, in place; a message when it was damaged. The folder is named by the
+    hash of the parameters and generation is deterministic, so the runs that read it stay valid (train reads the
+    cache as ancient: a rebuilt one retrains nothing)."""
+    folder = Path(folder)
+    damaged = [(path, why) for path in (folder / "meta.json", folder / "data.npz") if (why := damage(path))]
+    if not damaged:
+        return None
+    from .datasets import prepare
+
+    for path, _ in damaged:
+        os.replace(path, f"{path}{DAMAGED_SUFFIX}")
+    (folder / "meta.json").unlink(missing_ok=True)  # the cache key: without it prepare() generates again
+    prepare(name, params, folder)
+    reasons = "; ".join(f"{path}: {why}" for path, why in damaged)
+    return f"damaged dataset cache ({reasons}): set aside as {DAMAGED_SUFFIX} and prepared again in {folder}"
 
 
 class StaleLocks:

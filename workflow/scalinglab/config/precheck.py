@@ -33,17 +33,16 @@ def configfiles(argv: list[str]) -> list[str]:
 
 def problem(path: str) -> str | None:
     """Why a study file cannot be read, or None."""
+    from .errors import ConfigError
+    from .validate import parse_study
+
     file = Path(path)
     if not file.is_file():
         return f"--configfile {path}: no such file (in {Path.cwd()})"
-    import yaml
-
     try:
-        yaml.safe_load(file.read_text())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        return f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}"
+        parse_study(file.read_text(), path)
+    except ConfigError as error:
+        return str(error)
     except (OSError, UnicodeDecodeError) as error:
         return f"{path}: cannot be read: {error}"
     return None

@@ -129,14 +129,10 @@ def problem_error(problem, base=()) -> ConfigError:
     return ConfigError(f"{key_path(path)}: {problem.message}", path)
 
 
-def load_config(path: str | Path) -> dict:
-    """Read a study YAML, validate it and return the config with defaults filled in."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+def parse_study(text: str, path) -> dict:
+    """The mapping a study file holds; ConfigError with FILE:LINE:COLUMN for YAML syntax errors."""
     import yaml  # here, not at the top: `scalinglab train` imports this package on its start-up path
 
-    text = path.read_text()
     try:
         config = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -147,7 +143,16 @@ def load_config(path: str | Path) -> dict:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a study file holds a mapping of keys (study, sweeps, ...), not "
                           f"{type(config).__name__}")
-    return validate_config(copy.deepcopy(config), source=path, text=text)
+    return config
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a study YAML, validate it and return the config with defaults filled in."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    text = path.read_text()
+    return validate_config(copy.deepcopy(parse_study(text, path)), source=path, text=text)
 
 
 def load_study(config: dict | str | Path, workdir: str | Path = ".", source=None, text=None):

@@ -1,0 +1,191 @@
+"""Bad study configs are refused before any job, by `scalinglab sweep CONFIG` and by `snakemake -n --configfile
+CONFIG` alike, with one message that names the file, the key path, the bad value and what is allowed. Never a
+traceback, an InputFunctionException or a KeyError, and nothing is written."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import REPO, job_environment
+
+from scalinglab.cli import main as cli_main
+
+
+def study() -> dict:
+    """A valid tiny study; every case breaks one thing in it."""
+    return {
+        "study": "bad_input",
+        "device": "cpu",
+        "datasets": {"iris": {"val_size": 30, "test_size": 30}},
+        "sweeps": [{
+            "name": "iris_width",
+            "dataset": "iris",
+            "model": "mlp",
+            "architecture": {"depth": 1},
+            "sizes": [{"width": 4}, {"width": 8}, {"width": 16}],
+            "seeds": [0],
+            "budgets": [90],
+            "train": {"batch_size": 30, "epochs": 1, "eval_points": 2},
+        }],
+        "fit": {"laws": ["saturating_power"], "bootstrap": 0},
+    }
+
+
+def mutated(change) -> dict:
+    config = copy.deepcopy(study())
+    change(config)
+    return config
+
+
+def sweep(**changes):
+    return lambda config: config["sweeps"][0].update(changes)
+
+
+LONG_NAME = "s" * 300
+
+# (case id, the config (dict) or raw YAML text, what the one message must contain)
+CASES = [
+    ("unknown law", mutated(lambda c: c["fit"].update(laws=["saturating_powr"])),
+     "fit.laws[0]: unknown law 'saturating_powr' (did you mean 'saturating_power'?); known laws: "),
+    ("unknown law in a sweep", mutated(sweep(fit={"laws": ["powr"]})),
+     "sweeps[0].fit.laws[0]: unknown law 'powr' (did you mean 'power'?)"),
+    ("typo in a sweep's fit", mutated(sweep(fit={"bootstrp": 10})),
+     "sweeps[0].fit.bootstrp: unknown key 'bootstrp' (did you mean 'bootstrap'?); allowed: "),
+    ("law for laws in a sweep's fit", mutated(sweep(fit={"law": ["power"]})),
+     "sweeps[0].fit.law: unknown key 'law' (did you mean 'laws'?)"),
+    ("bootstrap_unit seeds", mutated(sweep(fit={"bootstrap_unit": "seeds"})),
+     "sweeps[0].fit.bootstrap_unit: 'seeds' is not allowed (did you mean 'seed'?); allowed: run, seed"),
+    ("typo in architecture", mutated(sweep(architecture={"depht": 1})),
+     "sweeps[0].architecture.depht: unknown key 'depht' (did you mean 'depth'?); allowed: "),
+    ("typo in a size", mutated(sweep(sizes=[{"widht": 4}, {"width": 8}, {"width": 16}])),
+     "sweeps[0].sizes[0].widht: unknown key 'widht' (did you mean 'width'?)"),
+    ("unknown dataset block", mutated(lambda c: c.update(datasets={"iriss": {"val_size": 30}})),
+     "datasets.iriss: unknown dataset 'iriss' (did you mean 'iris'?); known: "),
+    ("unknown dataset of a sweep", mutated(sweep(dataset="iriss")),
+     "sweeps[0].dataset: unknown dataset 'iriss' (did you mean 'iris'?)"),
+    ("unknown dataset parameter", mutated(lambda c: c["datasets"]["iris"].update(val_sise=3)),
+     "datasets.iris.val_sise: unknown key 'val_sise' (did you mean 'val_size'?)"),
+    ("zero size", mutated(sweep(sizes=[{"width": 0}, {"width": 8}, {"width": 16}])),
+     "sweeps[0].sizes[0].width: 0 is not a size; width is a whole number >= 1"),
+    ("negative size", mutated(sweep(sizes=[{"width": 4}, {"width": -8}, {"width": 16}])),
+     "sweeps[0].sizes[1].width: -8 is not a size"),
+    ("zero target_params", mutated(sweep(sizes=[{"target_params": 0}, {"width": 8}, {"width": 16}])),
+     "sweeps[0].sizes[0].target_params: 0 is not a size"),
+    ("repeated size", mutated(sweep(sizes=[{"width": 4}, {"width": 4}, {"width": 16}])),
+     "sweeps[0].sizes[1]: {'width': 4} is listed twice (also sizes[0])"),
+    ("budget above the training pool", mutated(sweep(budgets=[1000])),
+     "sweeps[0].budgets[0]: 1000 samples is more than the training pool of iris (90 samples with these "
+     "parameters)"),
+    ("val + test above the corpus", mutated(lambda c: c["datasets"]["iris"].update(val_size=80, test_size=80)),
+     "datasets.iris: val_size 80, test_size 80 leave no training samples of the 150 in iris"),
+    ("fewer points than parameters", mutated(sweep(sizes=[{"width": 4}, {"width": 8}])),
+     "fit.laws: law 'saturating_power' has 3 parameters but sweep 'iris_width' gives 2 distinct size(s)"),
+    ("two-input law on one x column", mutated(lambda c: c["fit"].update(laws=["chinchilla"])),
+     "fit.x: law 'chinchilla' takes 2 input(s) (N, D) but x names 1 (n_params)"),
+    ("sweep name too long for the file system", mutated(sweep(name=LONG_NAME)),
+     "is 300 bytes; this file system allows 255"),
+    ("no study name", mutated(lambda c: c.pop("study")), "study: missing; every study file names its study"),
+    ("reserved study name", mutated(lambda c: c.update(study="data")), "study: 'data' is reserved"),
+    ("neither sweeps nor external", mutated(lambda c: c.pop("sweeps")),
+     "config: a study trains `sweeps` or reads `external` CSVs, one of the two; this one has neither"),
+    ("negative budget", mutated(sweep(budgets=[-5])), "sweeps[0].budgets[0]: -5 is less than the minimum of 1"),
+    ("wrong type", mutated(lambda c: c.update(retries="twice")), "retries: 'twice' is not of type 'integer'"),
+    ("unknown top-level key", mutated(lambda c: c.update(sweep=[])),
+     ": sweep: unknown key 'sweep' (did you mean 'sweeps'?); allowed: "),
+    ("YAML syntax error", "study: x\nsweeps:\n  - name: [unclosed\n", ":4:1: not valid YAML"),
+    ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys"),
+]
+# Run through snakemake too in the fast subset; the rest there only in the full suite (each is a process start).
+FAST_SNAKEMAKE = {"unknown law", "typo in architecture", "YAML syntax error"}
+
+
+def write(case, tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(case if isinstance(case, str) else yaml.safe_dump(case, sort_keys=False))
+    return path
+
+
+def one_error_line(stderr: str, message: str) -> str:
+    lines = [line for line in stderr.splitlines() if "error" in line.lower()]
+    assert len(lines) == 1, stderr
+    assert message in lines[0], stderr
+    for never in ("Traceback", "InputFunctionException", "KeyError", "Exception"):
+        assert never not in stderr, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("name, case, message", CASES, ids=[c[0] for c in CASES])
+def test_scalinglab_sweep_refuses(name, case, message, tmp_path, capsys):
+    path = write(case, tmp_path)
+    assert cli_main(["sweep", str(path)]) == 2
+    line = one_error_line(capsys.readouterr().err, message)
+    assert line.startswith(f"scalinglab sweep: error: {path}")
+
+
+def snakemake_dry_run(path, cwd):
+    """`snakemake -n --configfile PATH` as a user types it (the workflow's own profile included)."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1",
+               "--configfile", str(path)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=job_environment())
+
+
+SNAKEMAKE_CASES = [pytest.param(*case, marks=() if case[0] in FAST_SNAKEMAKE else (pytest.mark.slow,), id=case[0])
+                   for case in CASES]
+
+
+@pytest.mark.parametrize("name, case, message", SNAKEMAKE_CASES)
+def test_snakemake_refuses_before_any_job(name, case, message, tmp_path):
+    path = write(case, tmp_path)
+    result = snakemake_dry_run(path, tmp_path)
+    assert result.returncode != 0
+    line = one_error_line(result.stderr, message)
+    assert line.startswith(f"scalinglab: error: {path}"), line
+    assert "Job stats" not in result.stdout
+    assert not any((tmp_path / folder).exists() for folder in ("results", "reports", "logs", "benchmarks"))
+
+
+def test_missing_configfile(tmp_path, capsys):
+    missing = tmp_path / "nowhere.yaml"
+    assert cli_main(["sweep", str(missing)]) == 2
+    one_error_line(capsys.readouterr().err, f"config file not found: {missing}")
+    result = snakemake_dry_run(missing, tmp_path)
+    assert result.returncode != 0
+    one_error_line(result.stderr, f"scalinglab: error: --configfile {missing}: no such file")
+
+
+def test_no_study_file_and_no_default_study(tmp_path):
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=job_environment())
+    assert result.returncode != 0
+    one_error_line(result.stderr, "scalinglab: error: no study: give --configfile FILE (the default study "
+                                  "config/config.yaml is not in")
+
+
+def test_two_study_files_are_not_merged(tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(yaml.safe_dump(study()))
+    second.write_text(yaml.safe_dump({**study(), "study": "other"}))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1",
+               "--configfile", str(first), str(second)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=job_environment())
+    assert result.returncode != 0
+    one_error_line(result.stderr, "one study file at a time, not 2")
+
+
+def test_a_budget_of_years_is_a_warning_with_the_estimate(tmp_path, capsys):
+    config = study()
+    config["datasets"] = {}
+    config["sweeps"][0].update(dataset="shakespeare_char", model="gpt", architecture={"n_layer": 48, "context": 1024},
+                               sizes=[{"d_model": 1024}, {"d_model": 2048}, {"d_model": 4096}],
+                               budgets=[10**12], train={"batch_size": 8})
+    path = write(config, tmp_path)
+    assert cli_main(["sweep", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: sweep 'iris_width': run iris_width/d4096/1T-tokens/seed0 is estimated at" in err
+    assert "years on one CPU thread" in err and "FLOP/s" in err
