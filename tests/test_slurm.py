@@ -20,7 +20,7 @@ import yaml
 from conftest import REPO, system_unavailable
 
 from scalinglab import resources
-from scalinglab.config import expand, load_config
+from scalinglab.config import StudyPaths, expand, load_config
 
 CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
 # metrics.parquet columns that measure the machine, not the run: they may differ between two executions
@@ -147,13 +147,15 @@ def fault_runs(slurm_study, tmp_path_factory):
     root, rc, _ = slurm_study
     assert rc == 0, "the main SLURM study failed; fault tests need its prepared data"
     runs = {}
-    for name, failing_attempts in (("flaky", "1"), ("broken", "99")):
+    hooks = {"flaky": {"SCALINGLAB_TEST_FAIL_ATTEMPTS": "1"},
+             "broken": {"SCALINGLAB_TEST_FAIL_ATTEMPTS": "99", "SCALINGLAB_TEST_FAIL_RUNS": "broken/w8/*"}}
+    for name, hook in hooks.items():
         workdir = tmp_path_factory.mktemp(f"slurm_{name}")
         shutil.copytree(root / "results" / "data" / "mnist1d", workdir / "results" / "data" / "mnist1d")
         shutil.copy(REPO / "tests" / "slurm" / f"{name}.yaml", workdir / f"{name}.yaml")
         process = slurm_snakemake("--snakefile", root / "Snakefile", "--configfile", f"{name}.yaml",
                                   cwd=workdir, profile=root / "slurm", timeout=240,
-                                  env={"SCALINGLAB_TEST_FAIL_ATTEMPTS": failing_attempts})
+                                  env=hook)
         runs[name] = (workdir, process)
     return {name: (workdir, *finish(process, timeout=270)) for name, (workdir, process) in runs.items()}
 
@@ -176,7 +178,7 @@ def test_the_study_runs_through_sbatch(slurm_study):
     records = scheduler_records()
     for job_id, _ in submitted:
         assert records[job_id]["state"] == "COMPLETED", (job_id, records.get(job_id))
-    assert (root / "reports" / "report.html").is_file()
+    assert (root / "reports" / "tiny" / "report.html").is_file()
     assert "localrule aggregate" in out and "localrule report" in out
 
 
@@ -204,8 +206,9 @@ def test_results_match_a_local_run(slurm_study, tiny_study):
     root, rc, _ = slurm_study
     assert rc == 0
     local_dir, _ = tiny_study
-    slurm = pd.read_parquet(root / "results" / "metrics.parquet").sort_values("run_id").reset_index(drop=True)
-    local = pd.read_parquet(local_dir / "results" / "metrics.parquet").sort_values("run_id").reset_index(drop=True)
+    tiny = StudyPaths("tiny")
+    slurm = pd.read_parquet(root / tiny.metrics).sort_values("run_id").reset_index(drop=True)
+    local = pd.read_parquet(local_dir / tiny.metrics).sort_values("run_id").reset_index(drop=True)
     assert list(slurm["run_id"]) == list(local["run_id"])
     assert set(slurm.columns) == set(local.columns)
     for column in sorted(set(local.columns) - TIMING_COLUMNS):
@@ -214,14 +217,14 @@ def test_results_match_a_local_run(slurm_study, tiny_study):
             assert np.allclose(a.astype(float), b.astype(float), rtol=1e-6, atol=0, equal_nan=True), column
         else:
             assert a.astype(str).tolist() == b.astype(str).tolist(), column
-    curves_local = pd.read_parquet(local_dir / "results" / "curves.parquet")
-    curves_slurm = pd.read_parquet(root / "results" / "curves.parquet")
+    curves_local = pd.read_parquet(local_dir / "results" / "tiny" / "curves.parquet")
+    curves_slurm = pd.read_parquet(root / "results" / "tiny" / "curves.parquet")
     key = ["run_id", "step"]
     curves_local, curves_slurm = (c.sort_values(key).reset_index(drop=True) for c in (curves_local, curves_slurm))
     assert curves_local[key].equals(curves_slurm[key])
     for column in ("train_loss", "val_loss"):
         assert np.allclose(curves_local[column], curves_slurm[column], rtol=1e-6, equal_nan=True), column
-    for fit in (local_dir / "results" / "fits").rglob("*.json"):
+    for fit in (local_dir / "results" / "tiny" / "fits").rglob("*.json"):
         mine = json.loads((root / fit.relative_to(local_dir)).read_text())
         theirs = json.loads(fit.read_text())
         for name, value in theirs["params"].items():
@@ -234,10 +237,11 @@ def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs
     assert rc == 0, out[-6000:]
     config = load_config(workdir / "flaky.yaml")
     specs = expand(config)
-    metrics = pd.read_parquet(workdir / "results" / "metrics.parquet")
+    paths = StudyPaths(config["study"])
+    metrics = pd.read_parquet(workdir / paths.metrics)
     assert sorted(metrics["run_id"]) == sorted(s["run_id"] for s in specs)
     assert (metrics["status"] == "ok").all()
-    assert (workdir / "reports" / "report.html").is_file()
+    assert (workdir / paths.report).is_file()
     records = scheduler_records()
     for spec in specs:
         jobs = [job for job, log in submissions(out) if Path(log).parent.name == spec["run_path"].replace("/", "_")]
@@ -245,7 +249,7 @@ def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs
         assert [records[j]["state"] for j in jobs] == ["FAILED", "COMPLETED"], (spec["run_path"], jobs)
         assert [minutes(records[j]["time_limit"]) for j in jobs] == [
             resources.runtime_minutes(spec, 1), resources.runtime_minutes(spec, 2)]
-        log = (workdir / "logs" / "train" / f"{spec['run_path']}.log").read_text()
+        log = (workdir / paths.logs / "train" / f"{spec['run_path']}.log").read_text()
         assert "InjectedFailure" not in log  # the log is the successful attempt's
 
 
@@ -253,13 +257,15 @@ def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs
 def test_a_run_that_always_fails_stops_the_workflow_naming_the_run_and_its_log(fault_runs):
     workdir, rc, out = fault_runs["broken"]
     assert rc != 0 and rc not in (124, 137), (rc, out[-4000:])
-    (spec,) = expand(load_config(workdir / "broken.yaml"))
-    log = f"logs/train/{spec['run_path']}.log"
+    config = load_config(workdir / "broken.yaml")
+    (spec,) = [spec for spec in expand(config) if spec["run_path"].startswith("broken/w8/")]
+    log = f"{StudyPaths(config['study']).logs}/train/{spec['run_path']}.log"
     assert "Error in rule train" in out
     assert f"run={spec['run_path']}" in out
     assert log in out
     assert "InjectedFailure" in (workdir / log).read_text()
-    jobs = [job for job, _ in submissions(out)]
+    folder = spec["run_path"].replace("/", "_")  # the plugin's log folder of the run
+    jobs = [job for job, slurm_log in submissions(out) if Path(slurm_log).parent.name == folder]
     assert len(jobs) == config_attempts(workdir / "broken.yaml")
     records = scheduler_records()
     assert all(records[j]["state"] == "FAILED" for j in jobs)

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 def planned_jobs(result) -> dict[str, int]:
-    """The 'Job stats' table of a dry run: rule -> number of jobs."""
-    stats = result.stdout.split("Job stats:")
+    """The 'Job stats' table of a run or dry run: rule -> number of jobs."""
+    stats = (result.stdout + result.stderr).split("Job stats:")
     if len(stats) < 2:
         return {}
     jobs = {}

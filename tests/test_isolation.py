@@ -1,0 +1,211 @@
+"""Studies never overwrite each other, and deleted or damaged results are rebuilt, never ignored: the real snakemake
+on tiny studies in a temporary directory (dry runs where no training is needed)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, job_environment, snakemake
+from test_workflow import planned_jobs
+
+from scalinglab.config import StudyPaths
+
+pytestmark = pytest.mark.slow
+
+
+def tiny(name: str, val_size: int) -> dict:
+    """Three MLP runs on Iris; `val_size` sets the dataset's generation parameters (and so its cache folder)."""
+    return {
+        "study": name,
+        "device": "cpu",
+        "datasets": {"iris": {"val_size": val_size, "test_size": 30}},
+        "sweeps": [{
+            "name": "iris_width",
+            "dataset": "iris",
+            "model": "mlp",
+            "architecture": {"depth": 1},
+            "sizes": [{"width": 4}, {"width": 8}, {"width": 16}],
+            "budgets": [60],
+            "train": {"batch_size": 30, "epochs": 1, "eval_points": 2},
+        }],
+        "fit": {"laws": ["saturating_power"], "bootstrap": 20},
+    }
+
+
+def write_study(workdir: Path, config: dict) -> Path:
+    path = workdir / f"{config['study']}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def files_of(workdir: Path, study: str) -> dict[str, tuple[int, str]]:
+    """Every file of a study (and of the dataset caches it reads): path -> (mtime_ns, sha256)."""
+    paths = StudyPaths(study)
+    roots = [paths.results, paths.reports, paths.logs, paths.benchmarks]
+    found = {}
+    for root in roots:
+        for file in sorted((workdir / root).rglob("*")):
+            if file.is_file():
+                found[str(file.relative_to(workdir))] = (file.stat().st_mtime_ns,
+                                                         hashlib.sha256(file.read_bytes()).hexdigest())
+    return found
+
+
+@pytest.fixture(scope="module")
+def study_a(tmp_path_factory):
+    """Study A run end to end; tests copy it before changing anything."""
+    workdir = tmp_path_factory.mktemp("study_a")
+    path = write_study(workdir, tiny("study_a", val_size=30))
+    snakemake("--configfile", path, "--cores", "2", cwd=workdir)
+    return workdir
+
+
+def copy_of(study_a: Path, tmp_path: Path) -> Path:
+    workdir = tmp_path / "copy"
+    shutil.copytree(study_a, workdir, symlinks=True)
+    return workdir
+
+
+def test_study_b_changes_no_file_of_study_a_and_a_reruns_nothing(study_a, tmp_path):
+    workdir = copy_of(study_a, tmp_path)
+    before = files_of(workdir, "study_a")
+    a_data = sorted((workdir / "results" / "data" / "iris").iterdir())
+    data_before = {p.name: p.stat().st_mtime_ns for folder in a_data for p in folder.iterdir()}
+    # B shares the dataset with other generation parameters
+    path_b = write_study(workdir, tiny("study_b", val_size=20))
+    snakemake("--configfile", path_b, "--cores", "2", cwd=workdir)
+    assert (workdir / "reports" / "study_b" / "report.html").is_file()
+    assert len(list((workdir / "results" / "data" / "iris").iterdir())) == 2, "B has its own dataset cache"
+    result = snakemake("-n", "--configfile", workdir / "study_a.yaml", "--cores", "2", cwd=workdir)
+    assert planned_jobs(result) == {} and "Nothing to be done" in result.stdout + result.stderr
+    assert files_of(workdir, "study_a") == before
+    assert {p.name: p.stat().st_mtime_ns for folder in a_data for p in folder.iterdir()} == data_before
+
+
+def test_a_deleted_run_is_retrained_alone_then_everything_downstream(study_a, tmp_path):
+    workdir = copy_of(study_a, tmp_path)
+    paths = StudyPaths("study_a")
+    runs = sorted((workdir / paths.runs).rglob("run.json"))
+    before = {path: path.stat().st_mtime_ns for path in runs}
+    deleted = runs[1]
+    shutil.rmtree(deleted.parent)
+    result = snakemake("--configfile", workdir / "study_a.yaml", "--cores", "2", cwd=workdir)
+    assert planned_jobs(result) == {"train": 1, "aggregate": 1, "fit": 1, "report": 1, "all": 1}
+    assert deleted.is_file()
+    assert {path: path.stat().st_mtime_ns for path in runs if path != deleted} == {
+        path: mtime for path, mtime in before.items() if path != deleted}
+    report = (workdir / paths.report).stat().st_mtime_ns
+    assert report > deleted.stat().st_mtime_ns > before[runs[0]]
+
+
+@pytest.mark.parametrize("name", ["metrics.parquet", "curves.parquet", "fits"])
+def test_a_deleted_intermediate_is_rebuilt(study_a, tmp_path, name):
+    workdir = copy_of(study_a, tmp_path)
+    target = workdir / "results" / "study_a" / name
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    result = snakemake("-n", "--configfile", workdir / "study_a.yaml", "--cores", "2", cwd=workdir)
+    jobs = planned_jobs(result)
+    assert "train" not in jobs and jobs.get("report") == 1
+    assert jobs.get("aggregate" if name != "fits" else "fit")
+
+
+def test_a_truncated_run_record_is_named_and_retrained(study_a, tmp_path):
+    workdir = copy_of(study_a, tmp_path)
+    record = sorted((workdir / StudyPaths("study_a").runs).rglob("run.json"))[0]
+    record.write_bytes(record.read_bytes()[:200])
+    result = snakemake("-n", "--configfile", workdir / "study_a.yaml", "--cores", "2", cwd=workdir)
+    relative = record.relative_to(workdir)
+    assert f"scalinglab: {relative} is damaged: it is truncated" in result.stderr
+    assert planned_jobs(result)["train"] == 1
+
+
+def test_a_truncated_dataset_cache_is_prepared_again_and_retrains_nothing(study_a, tmp_path):
+    workdir = copy_of(study_a, tmp_path)
+    data = next((workdir / "results" / "data" / "iris").glob("*/data.npz"))
+    good = hashlib.sha256(data.read_bytes()).hexdigest()
+    data.write_bytes(data.read_bytes()[:500])
+    result = snakemake("-n", "--configfile", workdir / "study_a.yaml", "--cores", "2", cwd=workdir)
+    assert f"damaged dataset cache ({data.relative_to(workdir)}: it is truncated" in result.stderr
+    assert planned_jobs(result) == {}
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == good
+
+
+def test_kill_9_of_the_whole_workflow_recovers_with_one_command(tmp_path):
+    config = tiny("killed", val_size=30)
+    config["sweeps"][0]["train"]["epochs"] = 50
+    path = write_study(tmp_path, config)
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile",
+               "none", "--configfile", str(path), "--cores", "1"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=job_environment(), start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    incomplete = tmp_path / ".snakemake" / "incomplete"
+
+    def job_running() -> bool:  # snakemake marks a job's output incomplete when the job starts
+        return incomplete.is_dir() and any(path.is_file() for path in incomplete.rglob("*"))
+
+    deadline = time.monotonic() + 120
+    try:
+        while not job_running():
+            assert process.poll() is None and time.monotonic() < deadline, "no job started"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert list((tmp_path / ".snakemake" / "locks").glob("*.lock")), "the kill left the lock behind"
+    # The recovery the README documents: one command.
+    recovered = snakemake("--configfile", path, "--cores", "1", "--rerun-incomplete", cwd=tmp_path)
+    assert "removed the locks left by a snakemake of this workflow that is no longer running" in recovered.stderr
+    assert (tmp_path / "reports" / "killed" / "report.html").is_file()
+
+
+def test_the_old_layout_is_refused_with_the_command_that_moves_it(study_a, tmp_path):
+    workdir = copy_of(study_a, tmp_path)
+    paths = StudyPaths("study_a")
+    # the layout before studies had homes, with run records as they were written then
+    for new, old in ((paths.runs, "results/runs"), (paths.metrics, "results/metrics.parquet"),
+                     (paths.curves, "results/curves.parquet"), (f"{paths.results}/fits", "results/fits"),
+                     (paths.report, "reports/report.html")):
+        os.replace(workdir / new, workdir / old)
+    cache = next((workdir / "results" / "data" / "iris").iterdir())
+    for name in ("data.npz", "meta.json"):
+        os.replace(cache / name, workdir / "results" / "data" / "iris" / name)
+    cache.rmdir()
+    for record_path in (workdir / "results" / "runs").rglob("run.json"):
+        record = json.loads(record_path.read_text())
+        del record["spec"]["dataset_id"]
+        record_path.write_text(json.dumps(record, indent=1) + "\n")
+    study_file = workdir / "study_a.yaml"
+
+    refused = snakemake("-n", "--configfile", study_file, "--cores", "2", cwd=workdir, check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "scalinglab migrate --study NAME" in refused.stderr and "results/runs" in refused.stderr
+
+    migrated = subprocess.run([sys.executable, "-m", "scalinglab", "migrate", "--study", "study_a"], cwd=workdir,
+                              capture_output=True, text=True, env=job_environment())
+    assert migrated.returncode == 0, migrated.stderr
+    assert "moved results/runs -> results/study_a/runs" in migrated.stdout
+    assert (workdir / paths.runs).is_dir() and not (workdir / "results" / "runs").exists()
+    result = snakemake("-n", "--configfile", study_file, "--cores", "2", cwd=workdir)
+    jobs = planned_jobs(result)
+    assert "train" not in jobs and "prepare_data" not in jobs, "migrated runs are reused, not retrained"
+
+
+def test_paper_figures_go_to_each_studys_folder(study_a, tmp_path):
+    workdir = copy_of(study_a, tmp_path)
+    config = copy.deepcopy(tiny("study_a", val_size=30))
+    snakemake("paper", "--configfile", workdir / "study_a.yaml", "--cores", "1", cwd=workdir)
+    figures = [path for path in (workdir / "reports" / config["study"] / "figures").iterdir()
+               if not path.name.startswith(".")]  # snakemake's .snakemake_timestamp of a directory output
+    assert figures and {path.suffix for path in figures} == {".pdf", ".png", ".svg"}
+    assert not (workdir / "reports" / "figures").exists()
