@@ -60,13 +60,13 @@ def largest_run(config_path: str, data_root: Path) -> tuple[dict, Path]:
     metas = {}
     for spec in specs:
         if spec["dataset"] not in metas:
-            directory = data_root / spec["dataset"]
+            directory = data_root / spec["dataset"] / spec["dataset_id"]  # the workflow's shared cache folder
             metas[spec["dataset"]] = datasets.prepare(spec["dataset"], spec["dataset_params"], directory)
         resolved = models.resolve(spec["model"], spec["architecture"], metas[spec["dataset"]])
         n = models.count_params(spec["model"], resolved)[0]
         if n > best_n:
             best, best_n = spec, n
-    return best, data_root / best["dataset"]
+    return best, data_root / best["dataset"] / best["dataset_id"]
 
 
 def main() -> int:
