@@ -27,13 +27,13 @@ from scalinglab.config import expand, validate_config  # noqa: E402
 
 
 def study(n_runs: int) -> dict:
-    """n_runs runs: 10 sweeps x (n/40) sizes x 4 seeds x 1 budget."""
-    sizes_per_sweep = max(1, n_runs // 40)
+    """n_runs runs: 10 sweeps x (n/20) sizes x 2 seeds x 1 budget (at least 3 sizes: the law has 3 parameters)."""
+    sizes_per_sweep = max(3, n_runs // 20)
     base = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
     gpt = base["sweeps"][0]
     base["sweeps"] = [
         {**gpt, "name": f"sweep{i}", "sizes": [{"d_model": 8 + j} for j in range(sizes_per_sweep)],
-         "seeds": [0, 1, 2, 3], "budgets": [100000]}
+         "seeds": [0, 1], "budgets": [100000]}
         for i in range(10)
     ]
     return base
