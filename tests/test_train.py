@@ -383,7 +383,7 @@ def test_hand_written_adamw_matches_torch():
         return [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.1},
                 {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]
 
-    a = optim.AdamW(groups(mine), lr=1e-2, betas=(0.9, 0.95))
+    a = optim.AdamW(groups(mine), lr=1e-2, betas=(0.9, 0.95), clip_order=list(mine.parameters()))
     b = torch.optim.AdamW(groups(ref), lr=1e-2, betas=(0.9, 0.95), foreach=True)
     for i in range(10):
         x = torch.randint(0, 11, (4, 8))
@@ -392,13 +392,55 @@ def test_hand_written_adamw_matches_torch():
             logits = model(x)
             torch.nn.functional.cross_entropy(logits.view(-1, 11), x.view(-1)).backward()
             if opt is a:
-                optim.clip_grad_norm(list(model.parameters()), 0.5)
+                opt.clip_grad_norm(0.5)
             else:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
             for g in opt.param_groups:
                 g["lr"], g["betas"] = 1e-2 * (i + 1) / 10, (0.85 + 0.01 * i, 0.95)
             opt.step()
     assert all(torch.equal(p, q) for p, q in zip(mine.parameters(), ref.parameters()))
+
+
+def test_losses_read_in_batches_give_the_same_run_as_reading_every_step(data, tmp_path, monkeypatch):
+    """The loop reads its losses from the device every SYNC_EVERY steps (fewer host syncs on a GPU); the metrics,
+    a diverged run's step included, are those of reading them after every step."""
+    for name, spec, folder in (("ok", gpt_spec(steps=70), "shakespeare_char"),
+                               ("diverged", gpt_spec(lr=1e4, warmup_steps=0, grad_clip=0, weight_decay=0.0),
+                                "shakespeare_char")):
+        batched = builtin.run_training(copy.deepcopy(spec), data / folder, tmp_path / name / "batched")
+        monkeypatch.setattr(builtin, "SYNC_EVERY", 1)
+        each = builtin.run_training(copy.deepcopy(spec), data / folder, tmp_path / name / "each")
+        monkeypatch.undo()
+        assert deterministic_part(batched) == deterministic_part(each)
+    assert batched["metrics"]["status"] == "diverged"
+
+
+def test_parameters_without_gradients_are_skipped_like_torch_does():
+    """A parameter the loss does not reach keeps its value and moments (the update goes tensor by tensor then)."""
+    class WithUnused(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used, self.unused = torch.nn.Linear(4, 3), torch.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.used(x)
+
+    def build():
+        torch.manual_seed(0)
+        return WithUnused()
+
+    mine, ref = build(), build()
+    a = optim.make_optimizer(mine, 1e-2, (0.9, 0.95), 0.1)
+    b = torch.optim.AdamW(optim.param_groups(ref, 0.1), lr=1e-2, betas=(0.9, 0.95), foreach=True)
+    before = mine.unused.weight.detach().clone()
+    for _ in range(5):
+        x = torch.randn(16, 4)
+        for model, opt in ((mine, a), (ref, b)):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    assert all(torch.equal(p, q) for p, q in zip(mine.parameters(), ref.parameters()))
+    assert torch.equal(mine.unused.weight, before)
 
 
 def test_pipeline_path_imports_only_torch_and_numpy(data, tmp_path):

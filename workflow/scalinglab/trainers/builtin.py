@@ -25,6 +25,8 @@ from . import checkpoint, divergence, hooks, optim, record
 from .data import Batches
 from .settings import count_steps, effective_lr, eval_steps, schedule, train_settings, units_per_step
 
+SYNC_EVERY = 32  # training steps between two reads of their losses from the device (a host sync on a GPU)
+
 
 @dataclass
 class Setup:
@@ -47,7 +49,6 @@ class Setup:
     lr: float  # peak learning rate after lr_width_rule
     evals: set[int]
     optimizer: object
-    clip: object
     identity: str  # checkpoint identity: the run's and the optimizer implementation's
     constant_loss: float  # loss of a constant prediction, for the divergence rule
 
@@ -214,14 +215,13 @@ def setup(spec: dict, data_dir, out_dir) -> Setup:
     check_output(model, family, batches, meta)
     steps = count_steps(spec, train, context)
     lr = effective_lr(train, family.width(resolved, meta))
-    optimizer, clip = optim.make_optimizer(model, lr, tuple(float(b) for b in train["betas"]),
-                                           float(train["weight_decay"]))
+    optimizer = optim.make_optimizer(model, lr, tuple(float(b) for b in train["betas"]), float(train["weight_decay"]))
     return Setup(
         spec=spec, train=train, out_dir=Path(out_dir), device=device, threads=threads, meta=meta,
         unit=meta["unit"], resolved=resolved, n_params=n_params, n_params_nonembedding=n_params_nonembedding,
         model=model, batches=batches, steps=steps,
         per_step_units=units_per_step(train, meta["unit"], context), lr=lr,
-        evals=set(eval_steps(steps, int(train["eval_points"]))), optimizer=optimizer, clip=clip,
+        evals=set(eval_steps(steps, int(train["eval_points"]))), optimizer=optimizer,
         identity=checkpoint.identity(spec, optim.implementation()), constant_loss=constant_loss,
     )
 
@@ -278,8 +278,9 @@ def compute_loss(model, task: str, x, y):
     return out, F.mse_loss(out, y)
 
 
-def train_step(run: Setup, s: int) -> float:
-    """One optimizer update with 0-based index s; returns the batch's loss before the update."""
+def train_step(run: Setup, s: int):
+    """One optimizer update with 0-based index s; returns the batch's loss before the update, a tensor on the device
+    (read with the next `settle_losses`, so that a GPU is not synchronised every step)."""
     lr, beta1 = schedule(run.train, run.lr, run.steps, s)
     for group in run.optimizer.param_groups:
         group["lr"] = lr
@@ -287,16 +288,33 @@ def train_step(run: Setup, s: int) -> float:
             group["betas"] = (beta1, group["betas"][1])
     x, y = run.batches.train_batch(s)
     _, loss = compute_loss(run.model, run.batches.task, x, y)
-    loss_value = loss.item()
-    if not math.isfinite(loss_value):
-        return loss_value
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_clip = float(run.train["grad_clip"])
     if grad_clip > 0:
-        run.clip(list(run.model.parameters()), grad_clip)
+        run.optimizer.clip_grad_norm(grad_clip)
     run.optimizer.step()
-    return loss_value
+    return loss.detach()
+
+
+def settle_losses(progress: Progress, pending: list) -> None:
+    """Read the losses of the steps since the last call (one host sync) into the running sums; at the first that is
+    not finite, the run diverged at that step: it stops there, and the updates after it go with the run."""
+    import torch
+
+    if not pending:
+        return
+    first = progress.step - len(pending)  # steps completed before these
+    for i, value in enumerate(torch.stack(pending).tolist()):
+        if not math.isfinite(value):
+            progress.step = first + i
+            progress.diverge(divergence.NONFINITE, first + i + 1)
+            break
+        if progress.initial_loss is None:
+            progress.initial_loss = value
+        progress.loss_sum += value
+        progress.loss_count += 1
+    pending.clear()
 
 
 def evaluate_into_curve(run: Setup, progress: Progress) -> float:
@@ -341,26 +359,31 @@ def check_divergence(run: Setup, progress: Progress, val_loss: float) -> None:
 
 
 def train_loop(run: Setup, progress: Progress) -> None:
-    """Steps until the plan is done or the run diverges; evaluations and timed checkpoints on the way."""
+    """Steps until the plan is done or the run diverges; evaluations and timed checkpoints on the way.
+
+    The steps' losses are read from the device every SYNC_EVERY steps, at evaluations, before checkpoints and after
+    the first step, not after each step: the sums and the divergence step are the same, and a GPU runs ahead."""
     interval = float(run.spec.get("checkpoint_interval_s", 60))
     kill_step = hooks.kill_step()
     last_checkpoint = time.monotonic()
+    pending: list = []
     run.model.train()
+    stretch = time.perf_counter()
     while progress.step < run.steps and progress.status == "ok":
-        t0 = time.perf_counter()
-        loss = train_step(run, progress.step)
-        if not math.isfinite(loss):
-            progress.diverge(divergence.NONFINITE, progress.step + 1)
-            break
-        if progress.initial_loss is None:
-            progress.initial_loss = loss
+        pending.append(train_step(run, progress.step))
         progress.step += 1
-        progress.loss_sum += loss
-        progress.loss_count += 1
-        progress.train_s += time.perf_counter() - t0
+        evaluation = progress.step in run.evals
+        checkpoint_due = progress.step == kill_step or (
+            time.monotonic() - last_checkpoint >= interval and progress.step < run.steps)
+        if not (evaluation or checkpoint_due or len(pending) >= SYNC_EVERY or progress.first_step_s is None):
+            continue
+        settle_losses(progress, pending)
+        progress.train_s += time.perf_counter() - stretch
         if progress.first_step_s is None:
             progress.first_step_s = record.process_age_s()
-        if progress.step in run.evals:
+        if progress.status != "ok":
+            break
+        if evaluation:
             val_loss = evaluate_into_curve(run, progress)
             check_divergence(run, progress, val_loss)
             if progress.status == "ok":
@@ -368,9 +391,10 @@ def train_loop(run: Setup, progress: Progress) -> None:
         if progress.step == kill_step:
             save_checkpoint(run, progress)
             hooks.kill_now()
-        if time.monotonic() - last_checkpoint >= interval and progress.step < run.steps and progress.status == "ok":
+        if checkpoint_due and progress.status == "ok":
             save_checkpoint(run, progress)
             last_checkpoint = time.monotonic()
+        stretch = time.perf_counter()
 
 
 # ---------------------------------------------------------------------------------------------------- final evaluation
