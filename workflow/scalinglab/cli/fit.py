@@ -110,6 +110,10 @@ def add_arguments(parser) -> None:
                         "jackknife refits)")
     parser.add_argument("--isoflop-compute", default="C", metavar="COL",
                         help="--law isoflop: the compute budget column (default C)")
+    parser.add_argument("--if-unfittable", choices=("fail", "record"), default="fail",
+                        help="when too few usable rows are left for the law (e.g. every run of the sweep diverged "
+                        "or failed): fail (exit 2), or record why in --out (`fitted: false`) and exit 0, so the "
+                        "workflow's report still appears and says it (default fail)")
 
 
 def fmt(v):
@@ -199,15 +203,26 @@ def _isoflop(args) -> int:
 
 
 def run(args) -> int:
-    from ..fitting import fit
+    from ..fitting import NotEnoughDataError, fit
 
     if args.law == "isoflop":
         return _isoflop(args)
     if "," in args.law or args.law == "all":
         laws = None if args.law == "all" else [name.strip() for name in args.law.split(",") if name.strip()]
         return _compare(args, laws)
-    result = fit(args.data, args.law, args.x, args.y, **_settings(args), where=args.where, derive=args.derive,
-                 compute=args.compute, predict_at=args.predict_at, interval=args.interval)
+    try:
+        result = fit(args.data, args.law, args.x, args.y, **_settings(args), where=args.where, derive=args.derive,
+                     compute=args.compute, predict_at=args.predict_at, interval=args.interval)
+    except NotEnoughDataError as error:
+        if args.if_unfittable != "record" or not args.out:
+            raise
+        from .. import atomic
+        from ..fitting.persist import unfitted_json
+
+        settings = {**_settings(args), "where": args.where, "derive": args.derive, "data": str(args.data)}
+        atomic.write_json(args.out, unfitted_json(args.law, args.x, args.y, str(error), error.excluded, settings))
+        print(f"{args.law}: not fitted: {error}; recorded in {args.out}")
+        return 0
     result.settings["data"] = str(args.data)
     d = result.to_dict()
     if not args.out:

@@ -13,6 +13,15 @@ class FitInputError(FitError):
     """Bad input data: missing column, NaN, non-positive value where a log is taken, too few points..."""
 
 
+class NotEnoughDataError(FitInputError):
+    """Too few usable rows for the law once filters and exclusions (runs that diverged or failed) are applied: the
+    sweep cannot be fitted as it stands. `excluded` counts the rows left out, by reason."""
+
+    def __init__(self, message: str, excluded: dict | None = None):
+        super().__init__(message)
+        self.excluded = dict(excluded or {})
+
+
 class NonInteriorMinimumError(FitError):
     """IsoFLOP (approach 2): a budget's parabola has no minimum inside the sampled range of sizes."""
 

@@ -50,6 +50,17 @@ def save_fit(result: FitResult, path):
     return atomic.write_json(path, fit_json(result))
 
 
+def unfitted_json(law: str, x, y: str, reason: str, excluded: dict, settings: dict) -> dict:
+    """The record of a law that could not be fitted to a sweep (too few usable runs): `fitted: false`, why, and the
+    rows left out by reason, so the report can say it instead of the workflow stopping."""
+    return clean({"law": law, "x": x, "y": y, "fitted": False, "reason": reason, "excluded": excluded,
+                  "settings": settings, "version": {"scalinglab": __version__, "fit_format": FIT_FORMAT}})
+
+
+def is_unfitted(d: dict) -> bool:
+    return d.get("fitted") is False
+
+
 def load_fit(path_or_dict, law=None) -> FitResult:
     """Rebuild a FitResult from a fit JSON (path or dict), enough to predict with intervals. `law`: the `Law`
     object, for a law that is neither in the catalogue nor importable from the `law_ref` the JSON records."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import table as tbl
-from .errors import FitInputError
+from .errors import FitInputError, NotEnoughDataError
 
 
 def listify(value) -> list:
@@ -68,13 +68,15 @@ def prepare(data, law, x, y, settings) -> Prepared:
     frame = tbl.apply_where(frame, listify(settings.get("where")))
     n_filtered = n_input - len(frame)
     frame, excluded = _exclude(frame, y, int(settings.get("drop_top_y") or 0))
+    if len(frame) < law.n_params:  # before reading columns: a sweep whose runs all failed may lack them
+        raise NotEnoughDataError(_not_enough(law, len(frame), excluded), excluded)
     index = list(frame.index)
     X = np.stack([tbl.column_values(frame, c, "x") for c in x_cols])
     yv = tbl.column_values(frame, y, "y")
     for col, values, positive in zip(x_cols, X, law.input_is_logged):
         tbl.check_values(values, col, positive, index)
     tbl.check_values(yv, y, True, index)
-    _check_enough(law, X, yv, x_cols)
+    _check_enough(law, X, yv, x_cols, excluded)
     return Prepared(X, yv, _groups(frame, settings.get("bootstrap_unit", "run")), x_cols, y,
                     sum(excluded.values()), excluded, n_filtered, n_input)
 
@@ -97,16 +99,20 @@ def _exclude(frame, y, drop_top_y):
     return frame, excluded
 
 
-def _check_enough(law, X, y, x_cols):
+def _not_enough(law, n, excluded) -> str:
+    left_out = f" ({', '.join(f'{count} {reason}' for reason, count in excluded.items())} left out)" if excluded else ""
+    return (f"{n} point(s) after filtering{left_out} but law {law.name!r} has {law.n_params} parameters "
+            f"({', '.join(law.natural)}); need at least {law.n_params}")
+
+
+def _check_enough(law, X, y, x_cols, excluded):
     n = y.shape[0]
     if n < law.n_params:
-        raise FitInputError(
-            f"{n} point(s) after filtering but law {law.name!r} has {law.n_params} parameters "
-            f"({', '.join(law.natural)}); need at least {law.n_params}"
-        )
+        raise NotEnoughDataError(_not_enough(law, n, excluded), excluded)
     for col, values in zip(x_cols, X):
         if np.unique(values).size < 2:
-            raise FitInputError(f"x column {col!r} has a single distinct value ({values[0]!r}); nothing to fit")
+            raise NotEnoughDataError(f"x column {col!r} has a single distinct value ({values[0]!r}) among the usable "
+                                     "rows; nothing to fit", excluded)
 
 
 def _groups(frame, unit):

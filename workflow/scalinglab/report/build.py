@@ -58,9 +58,13 @@ def references_for(config: dict, name: str) -> list[dict]:
     return list(block.get("references") or [])
 
 
-def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config: dict) -> Sweep:
+def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config: dict, unfitted=()) -> Sweep:
     status = runs["status"].fillna("unknown").value_counts().to_dict() if "status" in runs else {"ok": len(runs)}
     sweep = Sweep(name=name, kind=kind, n_runs=len(runs), status_counts=status)
+    for record in unfitted:  # scalinglab fit --if-unfittable record: the law could not be fitted; say why
+        sweep.notes.append(f"law {record.law} was not fitted: {record.reason}")
+    if unfitted:
+        sweep.notes += excluded_runs(runs)
     fits = sorted(fits, key=lambda f: f.law)
     one_d = [f for f in fits if len(f.result.x) == 1]
     two_d = [f for f in fits if len(f.result.x) == 2]
@@ -75,6 +79,21 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config:
         sweep.laws.append(_comparison_row(fit))
         sweep.params.append(_parameter_table(fit, _references_of(references_for(config, name), fit.law)))
     return sweep
+
+
+def excluded_runs(runs, most: int = 10) -> list[str]:
+    """'RUN_PATH: STATUS (why)' for the runs a fit left out (status other than ok), the first `most` of them."""
+    if "status" not in runs:
+        return []
+    left_out = runs[runs["status"].astype(str) != "ok"]
+    lines = []
+    for _, run in left_out.head(most).iterrows():
+        why = next((str(run[c]) for c in ("error", "divergence_rule") if c in run and isinstance(run[c], str)), "")
+        lines.append(f"excluded {run.get('run_path', run.get('run_id', '?'))}: {run['status']}"
+                     + (f" ({why})" if why else ""))
+    if len(left_out) > most:
+        lines.append(f"and {len(left_out) - most} more excluded run(s)")
+    return lines
 
 
 def _fit_figures(sweep, runs, one_d, two_d, references):

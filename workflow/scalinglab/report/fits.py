@@ -15,7 +15,7 @@ EXPONENT_NAMES = ("alpha", "beta", "gamma", "c", "c0", "c1", "alpha_N", "alpha_D
 
 @dataclass
 class SweepFit:
-    sweep: str  # results/fits/SWEEP/LAW.json
+    sweep: str  # results/STUDY/fits/SWEEP/LAW.json
     path: str
     result: FitResult
 
@@ -24,8 +24,28 @@ class SweepFit:
         return self.result.law.name
 
 
-def load_fits(paths) -> list[SweepFit]:
-    return [SweepFit(Path(path).parent.name, str(path), load_fit(path)) for path in paths]
+@dataclass
+class Unfitted:
+    """A law that could not be fitted to a sweep (`scalinglab fit --if-unfittable record`): the report says why."""
+
+    sweep: str
+    law: str
+    reason: str
+    excluded: dict
+
+
+def load_fits(paths) -> tuple[list[SweepFit], list[Unfitted]]:
+    """The fits, and the records of laws that could not be fitted."""
+    from ..fitting.persist import _read, is_unfitted
+
+    fits, unfitted = [], []
+    for path in paths:
+        record = _read(path)
+        if is_unfitted(record):
+            unfitted.append(Unfitted(Path(path).parent.name, record["law"], record["reason"], record["excluded"]))
+        else:
+            fits.append(SweepFit(Path(path).parent.name, str(path), load_fit(record)))
+    return fits, unfitted
 
 
 def fmt(value, digits: int = 4) -> str:
