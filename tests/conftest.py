@@ -45,6 +45,27 @@ def system_unavailable(reason: str):
     pytest.skip(reason)
 
 
+def iris_study(name: str, val_size: int = 30, budget: int = 60, bootstrap: int = 20) -> dict:
+    """A valid tiny study: three one-layer MLPs on Iris, one seed, seconds to train. `val_size` sets the dataset's
+    generation parameters, and so its cache folder."""
+    return {
+        "study": name,
+        "device": "cpu",
+        "datasets": {"iris": {"val_size": val_size, "test_size": 30}},
+        "sweeps": [{
+            "name": "iris_width",
+            "dataset": "iris",
+            "model": "mlp",
+            "architecture": {"depth": 1},
+            "sizes": [{"width": 4}, {"width": 8}, {"width": 16}],
+            "seeds": [0],
+            "budgets": [budget],
+            "train": {"batch_size": 30, "epochs": 1, "eval_points": 2},
+        }],
+        "fit": {"laws": ["saturating_power"], "bootstrap": bootstrap},
+    }
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

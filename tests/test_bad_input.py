@@ -10,29 +10,14 @@ import sys
 
 import pytest
 import yaml
-from conftest import REPO, job_environment
+from conftest import REPO, iris_study, job_environment
 
 from scalinglab.cli import main as cli_main
 
 
 def study() -> dict:
     """A valid tiny study; every case breaks one thing in it."""
-    return {
-        "study": "bad_input",
-        "device": "cpu",
-        "datasets": {"iris": {"val_size": 30, "test_size": 30}},
-        "sweeps": [{
-            "name": "iris_width",
-            "dataset": "iris",
-            "model": "mlp",
-            "architecture": {"depth": 1},
-            "sizes": [{"width": 4}, {"width": 8}, {"width": 16}],
-            "seeds": [0],
-            "budgets": [90],
-            "train": {"batch_size": 30, "epochs": 1, "eval_points": 2},
-        }],
-        "fit": {"laws": ["saturating_power"], "bootstrap": 0},
-    }
+    return iris_study("bad_input", budget=90, bootstrap=0)
 
 
 def mutated(change) -> dict:

@@ -16,31 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, job_environment, snakemake
+from conftest import REPO, iris_study, job_environment, snakemake
 from test_workflow import planned_jobs
 
 from scalinglab.config import StudyPaths
 
 pytestmark = pytest.mark.slow
-
-
-def tiny(name: str, val_size: int) -> dict:
-    """Three MLP runs on Iris; `val_size` sets the dataset's generation parameters (and so its cache folder)."""
-    return {
-        "study": name,
-        "device": "cpu",
-        "datasets": {"iris": {"val_size": val_size, "test_size": 30}},
-        "sweeps": [{
-            "name": "iris_width",
-            "dataset": "iris",
-            "model": "mlp",
-            "architecture": {"depth": 1},
-            "sizes": [{"width": 4}, {"width": 8}, {"width": 16}],
-            "budgets": [60],
-            "train": {"batch_size": 30, "epochs": 1, "eval_points": 2},
-        }],
-        "fit": {"laws": ["saturating_power"], "bootstrap": 20},
-    }
 
 
 def write_study(workdir: Path, config: dict) -> Path:
@@ -66,7 +47,7 @@ def files_of(workdir: Path, study: str) -> dict[str, tuple[int, str]]:
 def study_a(tmp_path_factory):
     """Study A run end to end; tests copy it before changing anything."""
     workdir = tmp_path_factory.mktemp("study_a")
-    path = write_study(workdir, tiny("study_a", val_size=30))
+    path = write_study(workdir, iris_study("study_a", val_size=30))
     snakemake("--configfile", path, "--cores", "2", cwd=workdir)
     return workdir
 
@@ -83,7 +64,7 @@ def test_study_b_changes_no_file_of_study_a_and_a_reruns_nothing(study_a, tmp_pa
     a_data = sorted((workdir / "results" / "data" / "iris").iterdir())
     data_before = {p.name: p.stat().st_mtime_ns for folder in a_data for p in folder.iterdir()}
     # B shares the dataset with other generation parameters
-    path_b = write_study(workdir, tiny("study_b", val_size=20))
+    path_b = write_study(workdir, iris_study("study_b", val_size=20))
     snakemake("--configfile", path_b, "--cores", "2", cwd=workdir)
     assert (workdir / "reports" / "study_b" / "report.html").is_file()
     assert len(list((workdir / "results" / "data" / "iris").iterdir())) == 2, "B has its own dataset cache"
@@ -142,7 +123,7 @@ def test_a_truncated_dataset_cache_is_prepared_again_and_retrains_nothing(study_
 
 
 def test_kill_9_of_the_whole_workflow_recovers_with_one_command(tmp_path):
-    config = tiny("killed", val_size=30)
+    config = iris_study("killed", val_size=30)
     config["sweeps"][0]["train"]["epochs"] = 50
     path = write_study(tmp_path, config)
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile",
@@ -167,6 +148,27 @@ def test_kill_9_of_the_whole_workflow_recovers_with_one_command(tmp_path):
     recovered = snakemake("--configfile", path, "--cores", "1", "--rerun-incomplete", cwd=tmp_path)
     assert "removed the locks left by a snakemake of this workflow that is no longer running" in recovered.stderr
     assert (tmp_path / "reports" / "killed" / "report.html").is_file()
+
+
+def test_a_sweep_whose_runs_all_failed_does_not_block_the_report(tmp_path):
+    config = iris_study("doomed", bootstrap=0)
+    config.update(on_failure="record", retries=0)
+    config["sweeps"].append({**copy.deepcopy(config["sweeps"][0]), "name": "fails"})
+    path = write_study(tmp_path, config)
+    # every run of the sweep `fails` raises (the trainer's test hook); on_failure: record keeps them as status=failed
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile", "none",
+               "--configfile", str(path), "--cores", "2"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env=job_environment(SCALINGLAB_TEST_FAIL_ATTEMPTS="99", SCALINGLAB_TEST_FAIL_RUNS="fails/*"))
+    assert done.returncode == 0, done.stderr[-4000:]
+    paths = StudyPaths("doomed")
+    record = json.loads((tmp_path / paths.fit("fails", "saturating_power")).read_text())
+    assert record["fitted"] is False and record["excluded"] == {"status=failed": 3}
+    assert "0 point(s) after filtering (3 status=failed left out)" in record["reason"]
+    assert json.loads((tmp_path / paths.fit("iris_width", "saturating_power")).read_text())["params"]
+    html = (tmp_path / paths.report).read_text()
+    assert "law saturating_power was not fitted" in html
+    assert "excluded fails/w4/60-samples/seed0: failed (" in html and "InjectedFailure" in html
 
 
 def test_the_old_layout_is_refused_with_the_command_that_moves_it(study_a, tmp_path):
@@ -203,7 +205,7 @@ def test_the_old_layout_is_refused_with_the_command_that_moves_it(study_a, tmp_p
 
 def test_paper_figures_go_to_each_studys_folder(study_a, tmp_path):
     workdir = copy_of(study_a, tmp_path)
-    config = copy.deepcopy(tiny("study_a", val_size=30))
+    config = copy.deepcopy(iris_study("study_a", val_size=30))
     snakemake("paper", "--configfile", workdir / "study_a.yaml", "--cores", "1", cwd=workdir)
     figures = [path for path in (workdir / "reports" / config["study"] / "figures").iterdir()
                if not path.name.startswith(".")]  # snakemake's .snakemake_timestamp of a directory output

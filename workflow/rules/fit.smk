@@ -19,4 +19,5 @@ rule fit:
         " --bootstrap-unit {params.settings[bootstrap_unit]}"
         " --huber-delta {params.settings[huber_delta]} --ci {params.settings[ci]}"
         " --seed {params.settings[seed]} --backtest-holdouts {params.settings[backtest_holdouts]}"
-        " --out {output:q} > {log:q} 2>&1"
+        # A sweep whose runs all diverged or failed gets a record of why, not a failed job: the report still appears.
+        " --if-unfittable record --out {output:q} > {log:q} 2>&1"
