@@ -3,6 +3,8 @@
 - `builtin`: the training loop for the model families of `scalinglab.models` (named steps: setup, resume, the loop,
   the final evaluation, the result);
 - `command`: the user's own training script (`trainer: command`), whose metrics.json becomes the run's record;
+  its pieces: `device` (one thread, determinism), `model` (build, count, check the output), `data` (batches and
+  evaluation sets), `optim` (AdamW and clipping), `checkpoint`, `divergence` (the rule);
 - `settings`: the `train` block and its step arithmetic (also used, torch-free, to size cluster jobs);
 - `record`: run.json, timing fields, the environment; `hooks`: the test hooks (environment variables).
 

@@ -15,7 +15,6 @@ optimizer, RNG states and the loop's `Progress`.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 from ..config import canonical_json
 from . import checkpoint, divergence, hooks, optim, record
 from .data import Batches
+from .device import configure_device
+from .model import build_model, check_output
 from .settings import count_steps, effective_lr, eval_steps, schedule, train_settings, units_per_step
 
 SYNC_EVERY = 32  # training steps between two reads of their losses from the device (a host sync on a GPU)
@@ -96,49 +97,6 @@ def run_training(spec: dict, data_dir, out_dir, attempt: int = 1) -> dict:
 # ---------------------------------------------------------------------------------------------------- setup
 
 
-def pick_device(requested: str):
-    import torch
-
-    if requested == "cuda" or (requested == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise RuntimeError("device: cuda was requested but torch sees no CUDA device")
-        return torch.device("cuda")
-    return torch.device("cpu")
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc to serve large allocations from its heap and to keep what is freed, instead of mapping fresh pages
-    for every activation tensor and unmapping them after each step: a d_model-128 GPT step page-faulted about 300
-    times (about 70 after this), which in a virtual machine costs a few percent of the step. Memory is not returned to
-    the system while the job runs (its peak stays its size). Nothing happens where the C library is not glibc."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's mallopt parameters
-    mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest: allocations up to 32 MiB come from the heap
-    mallopt(m_trim_threshold, 1 << 30)
-
-
-def configure_device(requested: str):
-    """(device, threads): one thread on CPU (deterministic, and two 1-thread jobs beat one 2-thread job);
-    deterministic algorithms on CUDA."""
-    import torch
-
-    device = pick_device(requested)
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-        keep_freed_memory()
-        return device, 1
-    # CPU kernels with one thread are deterministic already; this call imports torch._inductor (1.5 s)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    return device, torch.get_num_threads()
-
-
 def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
     """(arrays, meta) of the prepared dataset, checked against the run's dataset, parameters and unit."""
     from .. import datasets
@@ -153,73 +111,6 @@ def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
     if spec.get("budget_unit", meta["unit"]) != meta["unit"]:
         raise ValueError(f"budget_unit {spec['budget_unit']!r} does not match the dataset's unit {meta['unit']!r}")
     return arrays, meta
-
-
-def build_model(spec: dict, meta: dict, device):
-    """(model, family, resolved architecture, n_params, n_params_nonembedding), initialised from the run's seed.
-
-    Parameters are counted on the built module; a closed form (built-in families, a user family's count_params
-    hook) must agree with it."""
-    import numpy as np
-    import torch
-
-    from .. import models, plugins
-
-    family = models.family(spec["model"])
-    resolved = family.resolve(spec.get("architecture") or {}, meta)
-    if meta["task"] == "lm" and "context" not in resolved:
-        raise plugins.UserCodeError(f"model {spec['model']}: a language-model family needs `context` (tokens per "
-                                    "training window) in its sweep's architecture")
-    torch.manual_seed(int(spec["seed"]))
-    np.random.seed(int(spec["seed"]) % (1 << 32))
-    model = family.build(resolved, meta).to(device)
-    n_params, n_params_nonembedding = models.count_module_params(model)
-    closed_form = family.count_params(resolved, meta)
-    if closed_form is not None and closed_form != (n_params, n_params_nonembedding):
-        where = "" if family.builtin else f" (its count_params hook, {family.reference.text})"
-        raise ValueError(f"model {spec['model']}: the closed-form parameter count{where} is {closed_form}, the built "
-                         f"module has (n_params, n_params_nonembedding) = {(n_params, n_params_nonembedding)}")
-    return model, family, resolved, n_params, n_params_nonembedding
-
-
-def check_output(model, family, batches: Batches, meta: dict) -> None:
-    """The model's output for two training samples fits the task, or a UserCodeError says what it should be."""
-    import torch
-
-    from .. import plugins
-
-    x, y = batches.train_batch(0)
-    x = x[:2]
-    model.eval()
-    try:
-        with torch.inference_mode():
-            out = model(x)
-    except Exception as error:
-        if family.builtin:
-            raise
-        raise plugins.located(error, family.reference, "its module's forward raised") from error
-    finally:
-        model.train()
-    task, batch = meta["task"], x.shape[0]
-    if task == "lm":
-        expected, ok = f"(B, T, V) logits with V >= vocab_size {meta['vocab_size']}", (
-            isinstance(out, torch.Tensor) and out.dim() == 3 and tuple(out.shape[:2]) == tuple(x.shape)
-            and out.shape[2] >= int(meta["vocab_size"]))
-    elif task == "classification":
-        expected = f"(B, n_classes) = (B, {meta['n_classes']}) logits"
-        ok = isinstance(out, torch.Tensor) and tuple(out.shape) == (batch, int(meta["n_classes"]))
-    else:
-        expected = f"(B, n_outputs) = (B, {meta['n_outputs']}) predictions"
-        ok = isinstance(out, torch.Tensor) and tuple(out.shape) == (batch, int(meta["n_outputs"]))
-    if not ok:
-        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
-        where = (plugins._display(family.reference.path), None) if not family.builtin else (None, None)
-        raise plugins.UserCodeError(
-            f"model {family.name}: for input of shape {tuple(x.shape)} ({task}) the module returned {got}; it "
-            f"must return a tensor of {expected}", *where)
-    if not out.is_floating_point():
-        raise plugins.UserCodeError(f"model {family.name}: the module returned {out.dtype} values; logits and "
-                                    "predictions must be floating point")
 
 
 def setup(spec: dict, data_dir, out_dir) -> Setup:
