@@ -42,9 +42,15 @@ def peak_rss_mb() -> float:
 
 
 def environment(device=None, threads=None) -> dict:
-    """Versions and machine of this job: python, numpy, torch, device, threads, hostname, platform."""
+    """Where this run's result came from: the scalinglab version and the commit of its checkout (with -dirty for
+    uncommitted changes), python, numpy and torch versions, device, threads, hostname, platform."""
+    from .. import PACKAGE_DIR, __version__
+    from ..provenance import git_commit
+
     numpy, torch = sys.modules.get("numpy"), sys.modules.get("torch")
     env = {
+        "scalinglab": __version__,
+        "commit": git_commit(PACKAGE_DIR),
         "python": platform.python_version(),
         "numpy": getattr(numpy, "__version__", None),
         "torch": getattr(torch, "__version__", None),
