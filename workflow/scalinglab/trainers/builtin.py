@@ -152,6 +152,8 @@ def resume(run: Setup) -> Progress:
     run.optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"])
     np.random.set_state(state["numpy_rng"])
+    if state.get("cuda_rng") is not None and run.device.type == "cuda":  # a user model's dropout on the GPU
+        torch.cuda.set_rng_state(state["cuda_rng"], run.device)
     progress = Progress(**state["progress"])
     progress.train_s, progress.first_step_s = 0.0, None  # timings of this attempt
     progress.resumed_from_step = progress.step
@@ -168,6 +170,7 @@ def save_checkpoint(run: Setup, progress: Progress) -> None:
         "optimizer": run.optimizer.state_dict(),
         "torch_rng": torch.get_rng_state(),
         "numpy_rng": np.random.get_state(),
+        "cuda_rng": torch.cuda.get_rng_state(run.device) if run.device.type == "cuda" else None,
         "progress": progress.as_dict(),
     })
 
