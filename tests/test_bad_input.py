@@ -31,6 +31,17 @@ def sweep(**changes):
 
 
 LONG_NAME = "s" * 300
+CHINCHILLA_CSV = REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv"
+
+
+def external(path=CHINCHILLA_CSV, size_column="Model Size") -> dict:
+    """A study of external data (the Chinchilla CSV)."""
+    return {"study": "bad_external", "external": [{
+        "name": "chin", "path": str(path), "source": "https://example.org/chinchilla.csv",
+        "columns": {"n_params": size_column, "flops": "Training FLOP", "final_val_loss": "loss"},
+        "derive": {"tokens": "flops / (6 * n_params)"}}],
+        "fit": {"laws": ["saturating_power"], "bootstrap": 0}}
+
 
 # (case id, the config (dict) or raw YAML text, what the one message must contain)
 CASES = [
@@ -81,6 +92,11 @@ CASES = [
     ("wrong type", mutated(lambda c: c.update(retries="twice")), "retries: 'twice' is not of type 'integer'"),
     ("unknown top-level key", mutated(lambda c: c.update(sweep=[])),
      ": sweep: unknown key 'sweep' (did you mean 'sweeps'?); allowed: "),
+    ("external CSV missing", external(path="/nowhere/runs.csv"),
+     "external[0].path: external data 'chin': file not found: /nowhere/runs.csv (resolved: /nowhere/runs.csv). Get "
+     "it from: https://example.org/chinchilla.csv"),
+    ("external column typo", external(size_column="Model Sise"),
+     "external[0].columns.n_params: 'Model Sise' is not a column of "),
     ("YAML syntax error", "study: x\nsweeps:\n  - name: [unclosed\n", ":4:1: not valid YAML"),
     ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys"),
 ]

@@ -1,14 +1,7 @@
 # External data mode: a study whose `external` block names CSVs of runs it did not train. Their rows become
 # results/STUDY/metrics.parquet (and an empty curves.parquet), then the usual fit and report rules run on them.
+# A missing CSV, or one without a mapped column, stopped the workflow already (config.checks.check_runs).
 if config.get("external"):
-    from scalinglab.external import check_files
-
-    try:
-        # A missing CSV stops the workflow here, before any job, naming the path and where to get it.
-        check_files(config)
-    except ConfigError as error:
-        stop(error)
-
     # Only the external block is a rerun trigger: fit settings and references never re-import.
     EXTERNAL_IMPORT_JSON = canonical_json(
         {"external": [dict(b, fit={}, references=[]) for b in config["external"]]}

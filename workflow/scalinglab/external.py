@@ -11,16 +11,26 @@ CURVE_COLUMNS = ["run_id", "sweep", "dataset", "model", "size_label", "seed", "b
                  "flops", "train_loss", "val_loss", "val_accuracy", "lr"]
 
 
-def check_files(config: dict) -> None:
-    """Raise ConfigError naming every missing external CSV and where to get it (called before any work)."""
-    missing = []
-    for block in config.get("external") or []:
-        if not Path(block["path"]).is_file():
+def check_files(config: dict, workdir: str | Path = ".") -> None:
+    """Before any work: every external CSV exists (else where to get it) and has the columns its block maps.
+    Reads each file's header line only."""
+    import csv
+
+    from .config.validate import did_you_mean
+
+    for i, block in enumerate(config.get("external") or []):
+        path = Path(workdir) / block["path"]
+        if not path.is_file():
             where = block.get("source") or "see the study's README"
-            missing.append(f"external data {block['name']!r}: file not found: {block['path']} "
-                           f"(resolved: {Path(block['path']).resolve()}). Get it from: {where}")
-    if missing:
-        raise ConfigError("\n".join(missing))
+            raise ConfigError(f"external[{i}].path: external data {block['name']!r}: file not found: {block['path']} "
+                              f"(resolved: {path.resolve()}). Get it from: {where}", ["external", i, "path"])
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            header = next(csv.reader(handle), [])
+        for target, source in (block.get("columns") or {}).items():
+            if source not in header:
+                raise ConfigError(f"external[{i}].columns.{target}: {source!r} is not a column of {block['path']}"
+                                  f"{did_you_mean(source, header)}; its columns: {', '.join(header)}",
+                                  ["external", i, "columns", target])
 
 
 def load_block(block: dict):

@@ -188,10 +188,13 @@ def distinct_points(sweep: dict, x_columns: list[str]) -> tuple[int, str]:
 
 
 def check_runs(config: dict, specs: list[dict], workdir: str | Path = ".") -> list[str]:
-    """Names the file system can hold (each path component, and the longest whole path), then warnings."""
+    """External CSVs that exist and have their columns, names the file system can hold (each path component, and
+    the longest whole path), then warnings."""
+    from ..external import check_files
     from .paths import StudyPaths
 
     workdir = Path(workdir).resolve()
+    check_files(config, workdir)
     name_max = os.pathconf(workdir, "PC_NAME_MAX")
     path_max = os.pathconf(workdir, "PC_PATH_MAX")
     paths = StudyPaths(config["study"])

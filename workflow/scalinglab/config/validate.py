@@ -166,6 +166,7 @@ def load_study(config: dict | str | Path, workdir: str | Path = ".", source=None
     else:
         source = config
         config = load_config(config)
+        text = Path(source).read_text()
     try:
         specs = expand(config)
         warnings = check_runs(config, specs, workdir)
