@@ -101,7 +101,7 @@ CASES = [
     ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys"),
 ]
 # Run through snakemake too in the fast subset; the rest there only in the full suite (each is a process start).
-FAST_SNAKEMAKE = {"unknown law", "typo in architecture", "YAML syntax error"}
+FAST_SNAKEMAKE = {"unknown law", "YAML syntax error"}
 
 
 def write(case, tmp_path):
@@ -158,6 +158,7 @@ def test_missing_configfile(tmp_path, capsys):
     one_error_line(result.stderr, f"scalinglab: error: --configfile {missing}: no such file")
 
 
+@pytest.mark.slow
 def test_no_study_file_and_no_default_study(tmp_path):
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -167,6 +168,7 @@ def test_no_study_file_and_no_default_study(tmp_path):
                                   "config/config.yaml is not in")
 
 
+@pytest.mark.slow
 def test_two_study_files_are_not_merged(tmp_path):
     first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
     first.write_text(yaml.safe_dump(study()))

@@ -63,7 +63,11 @@ except OSError:
     STUDY_TEXT = None
 try:
     _, SPECS, _warnings = load_study(
-        config, source=STUDY_FILES[0], text=STUDY_TEXT, workdir=os.getcwd()
+        config,
+        source=STUDY_FILES[0],
+        text=STUDY_TEXT,
+        workdir=os.getcwd(),
+        run_checks=MAIN,
     )
     if MAIN and old_layout():
         raise ConfigError(migration_hint(old_layout()))
