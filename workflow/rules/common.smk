@@ -66,7 +66,7 @@ try:
         config,
         source=STUDY_FILES[0],
         text=STUDY_TEXT,
-        workdir=os.getcwd(),
+        root=os.getcwd(),
         run_checks=MAIN,
     )
     if MAIN and old_layout():

@@ -11,7 +11,7 @@ CURVE_COLUMNS = ["run_id", "sweep", "dataset", "model", "size_label", "seed", "b
                  "flops", "train_loss", "val_loss", "val_accuracy", "lr"]
 
 
-def check_files(config: dict, workdir: str | Path = ".") -> None:
+def check_files(config: dict, root: str | Path = ".") -> None:
     """Before any work: every external CSV exists (else where to get it) and has the columns its block maps.
     Reads each file's header line only."""
     import csv
@@ -19,7 +19,7 @@ def check_files(config: dict, workdir: str | Path = ".") -> None:
     from .config.validate import did_you_mean
 
     for i, block in enumerate(config.get("external") or []):
-        path = Path(workdir) / block["path"]
+        path = Path(root) / block["path"]
         if not path.is_file():
             where = block.get("source") or "see the study's README"
             raise ConfigError(f"external[{i}].path: external data {block['name']!r}: file not found: {block['path']} "

@@ -1,8 +1,9 @@
 """The checks a JSON Schema cannot express, run after it (defaults filled in), before any job. Each raises one
 ConfigError that names the key path, the bad value and what is allowed (with a "did you mean" for near misses).
 
-`check_study(config)` needs only the config; `check_runs(config, specs, workdir)` checks what the run table adds
-(path lengths) and returns warnings (runs that would take years at the estimated throughput).
+`check_study(config)` needs only the config; `check_runs(config, specs, root)` checks what the run table and the
+directory snakemake runs in (root) add: external files, path lengths; it returns warnings (runs that would take
+years at the estimated throughput).
 """
 
 from __future__ import annotations
@@ -187,16 +188,16 @@ def distinct_points(sweep: dict, x_columns: list[str]) -> tuple[int, str]:
     return sizes * budgets, "(size, budget) point(s)"
 
 
-def check_runs(config: dict, specs: list[dict], workdir: str | Path = ".") -> list[str]:
+def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[str]:
     """External CSVs that exist and have their columns, names the file system can hold (each path component, and
     the longest whole path), then warnings."""
     from ..external import check_files
     from .paths import StudyPaths
 
-    workdir = Path(workdir).resolve()
-    check_files(config, workdir)
-    name_max = os.pathconf(workdir, "PC_NAME_MAX")
-    path_max = os.pathconf(workdir, "PC_PATH_MAX")
+    root = Path(root).resolve()
+    check_files(config, root)
+    name_max = os.pathconf(root, "PC_NAME_MAX")
+    path_max = os.pathconf(root, "PC_PATH_MAX")
     paths = StudyPaths(config["study"])
     longest = ""
     for spec in specs:
@@ -210,9 +211,9 @@ def check_runs(config: dict, specs: list[dict], workdir: str | Path = ".") -> li
     if len(config["study"].encode()) > name_max:
         raise ConfigError(f"study: the name is {len(config['study'].encode())} bytes; this file system allows "
                           f"{name_max}", ["study"])
-    whole = len(str(workdir / longest).encode())
+    whole = len(str(root / longest).encode())
     if whole >= path_max:
-        raise ConfigError(f"the longest path of the study, {longest[:80]!r}..., is {whole} bytes under {workdir}; this "
+        raise ConfigError(f"the longest path of the study, {longest[:80]!r}..., is {whole} bytes under {root}; this "
                           f"file system allows {path_max - 1}: shorten the study or sweep names", ["study"])
     return runtime_warnings(specs)
 

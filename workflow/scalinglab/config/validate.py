@@ -155,7 +155,7 @@ def load_config(path: str | Path) -> dict:
     return validate_config(copy.deepcopy(parse_study(text, path)), source=path, text=text)
 
 
-def load_study(config: dict | str | Path, workdir: str | Path = ".", source=None, text=None, run_checks=True):
+def load_study(config: dict | str | Path, root: str | Path = ".", source=None, text=None, run_checks=True):
     """(config, run specs, warnings) of a study file (or a config dict): validated, expanded, and checked for what
     the run table adds (external files, path lengths); the warnings name runs that would take years. Raises
     ConfigError. run_checks=False skips the checks of the run table (a cluster job: the main process made them)."""
@@ -170,7 +170,7 @@ def load_study(config: dict | str | Path, workdir: str | Path = ".", source=None
         text = Path(source).read_text()
     try:
         specs = expand(config)
-        warnings = check_runs(config, specs, workdir) if run_checks else []
+        warnings = check_runs(config, specs, root) if run_checks else []
     except ConfigError as error:
         raise _located(error, source, text) from None
     return config, specs, warnings
