@@ -21,6 +21,7 @@ def add_arguments(parser) -> None:
         help="{sweep: its largest budget} of the sweeps on this dataset: a sample budget larger than the training "
         "pool is refused here, before any training job",
     )
+    parser.add_argument("--log", help="this job's log file, named in error messages")
 
 
 def _json_object(text: str, option: str) -> dict:
@@ -52,7 +53,9 @@ def run(args) -> int:
     except (RuntimeError, ValueError) as error:
         if type(error).__name__ == "ConfigError":
             raise
-        print(f"scalinglab prepare-data {args.dataset}: error: {error}", file=sys.stderr)
+        used_by = f" (sweep {', '.join(sorted(budgets))})" if budgets else ""
+        log = f" (log: {args.log})" if args.log else ""
+        print(f"scalinglab prepare-data {args.dataset}{used_by}: error: {error}{log}", file=sys.stderr)
         return 1
     sizes = ", ".join(f"{k} {v}" for k, v in meta["sizes"].items())
     print(f"{args.dataset}: wrote {args.out_dir}/data.npz ({sizes} {meta['unit']})")

@@ -233,7 +233,7 @@ def read_table(name: str, path: Path, params: dict) -> dict:
         else:
             frame = pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
     except pd.errors.ParserError as error:
-        raise DataError(f"datasets.{name}: {path} has ragged rows: {error}") from None
+        raise DataError(f"datasets.{name}: {path} has ragged rows: {str(error).strip()}") from None
     features = list(params.get("features") or [c for c in frame.columns if c != target])
     missing = [c for c in [*features, target] if c not in frame.columns]
     if missing:
