@@ -101,6 +101,7 @@ class AdamW:
         self.state = []
         self.flat = []  # per group: (params, grads, exp_avg, exp_avg_sq) as flat buffers, or None
         self.grads_gathered = False
+        self.denom = {}  # the update's denominator buffer of each flat group, reused every step
         for group in self.param_groups:
             params = group["params"]
             buffer = flatten(params)
@@ -174,13 +175,16 @@ class AdamW:
 
     def _update(self, group: dict, params, grads, exp_avg, exp_avg_sq) -> None:
         """One update of a group's flat buffers."""
+        import torch
+
         lr, beta1, beta2, eps, wd, step_size, bias_correction2_sqrt = self._hyper(group)
         if wd:
             params.mul_(1 - lr * wd)
         exp_avg.lerp_(grads, 1 - beta1)
         exp_avg_sq.mul_(beta2)
         exp_avg_sq.addcmul_(grads, grads, value=1 - beta2)
-        denom = exp_avg_sq.sqrt()
+        denom = torch.sqrt(exp_avg_sq, out=self.denom.get(id(exp_avg_sq)))  # a buffer kept between steps
+        self.denom[id(exp_avg_sq)] = denom
         denom.div_(bias_correction2_sqrt)
         denom.add_(eps)
         params.addcdiv_(exp_avg, denom, value=-step_size)
