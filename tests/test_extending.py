@@ -194,6 +194,21 @@ def test_a_text_corpus_trains_a_gpt(user_files):
     assert m["status"] == "ok" and m["val_eval_size"] == meta["sizes"]["val"] - 1
 
 
+def test_a_user_language_model_family_on_a_user_text(user_files):
+    (user_files / "corpus.txt").write_text("abcabd" * 2000)
+    block = {"kind": "text", "path": "corpus.txt", "val_fraction": 0.1, "test_fraction": 0.1}
+    meta = datasets.prepare("abc", block, user_files / "data")
+    spec = spec_for("models/family.py:Embedded", dataset="abc", architecture={"d": 8, "context": 12}, budget=16 * 12
+                    * 30, batch_size=16, lr=0.05)
+    spec.update(dataset_params=block, budget_unit="tokens")
+    m = builtin.run_training(spec, user_files / "data", user_files / "run")["metrics"]
+    assert m["status"] == "ok" and m["final_val_loss"] < np.log(meta["vocab_size"])
+    assert m["n_params_nonembedding"] == 8 * 4 + 4 and m["tokens_seen"] == 16 * 12 * 30
+    del spec["architecture"]["context"]
+    with pytest.raises(plugins.UserCodeError, match="needs `context`"):
+        builtin.run_training(spec, user_files / "data", user_files / "run2")
+
+
 def test_arrays_from_npz_with_explicit_splits_and_inferred_tasks(user_files):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 5))
