@@ -123,6 +123,13 @@ def _resolve_entry_point(ref: Reference) -> Reference:
 # ----------------------------------------------------------------------------------------------- without running it
 
 
+def source_path(text: str, group: str) -> Path | None:
+    """The source file a reference names (an entry point resolved to its module), without reading it."""
+    ref = parse(text, group)
+    return (_resolve_entry_point(ref) if ref.kind == "entry_point" else ref).path
+
+
+
 def check(text: str, group: str, arity: int | None = None, contract: str = "") -> Reference:
     """Check a reference without importing it: the file (or module) exists and defines NAME at its top level; when
     NAME is a plain function or class whose parameters can be read, it accepts `arity` positional arguments.
@@ -204,6 +211,14 @@ def _arity_problem(node, arity: int) -> str | None:
 
 
 def file_sha256(path) -> str:
+    """The sha256 of a file's content, read once per (file, size, modification time) in a process: the workflow
+    asks for the dataset identity of every run while it is parsed."""
+    stat = Path(path).stat()
+    return _file_sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.cache
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -90,7 +90,7 @@ class UserDataset:
         if self.kind in ("text", "arrays"):
             return Path(params["path"])
         reference = params["function"] if self.kind == "python" else self.name
-        return plugins.check(reference, GROUP).path
+        return plugins.source_path(reference, GROUP)
 
     def file_sha256(self, params: dict) -> str | None:
         path = self.source_file(params)
