@@ -53,6 +53,9 @@ class Batches:
             if len(tokens) <= context + 1:
                 raise ValueError(f"the {name} split ({len(tokens)} tokens) is shorter than the context + 1")
         self.offsets = torch.arange(context + 1)
+        # the training tokens and window offsets on the device, so a step moves only its B start positions there
+        self.train_tokens = self.splits["train"].to(self.device)
+        self.train_offsets = self.offsets.to(self.device)
 
     def _init_samples(self, spec: dict, arrays: dict) -> None:
         torch = self.torch
@@ -79,10 +82,10 @@ class Batches:
 
     def _token_batch(self, step: int):
         torch = self.torch
-        tokens = self.splits["train"]
+        tokens = self.train_tokens
         g = self._seeded(self.seed, 1, step)
-        starts = torch.randint(0, len(tokens) - self.context - 1, (self.batch,), generator=g)  # (B,)
-        window = tokens[starts[:, None] + self.offsets].long().to(self.device)  # (B, T + 1)
+        starts = torch.randint(0, len(tokens) - self.context - 1, (self.batch,), generator=g).to(self.device)  # (B,)
+        window = tokens[starts[:, None] + self.train_offsets].long()  # (B, T + 1)
         return window[:, :-1], window[:, 1:]
 
     def _sample_batch(self, step: int):
