@@ -190,9 +190,3 @@ if MAIN:
     if message:
         print(f"scalinglab: {message}", file=sys.stderr)
     LOCKS.register()
-
-    onsuccess:
-        LOCKS.release()
-
-    onerror:
-        LOCKS.release()

@@ -83,9 +83,12 @@ class StaleLocks:
         self.own = self.markers / f"main.{os.getpid()}"
 
     def register(self) -> None:
-        """Mark this process as one that may hold locks here (removed again by `release`)."""
+        """Mark this process as one that may hold locks here, until it exits (any exit but a kill: atexit)."""
+        import atexit
+
         self.markers.mkdir(parents=True, exist_ok=True)
         self.own.write_text(f"{os.getpid()}\n")
+        atexit.register(self.release)
 
     def release(self) -> None:
         self.own.unlink(missing_ok=True)
@@ -103,7 +106,12 @@ class StaleLocks:
         """Remove the locks when every other marked process is gone; a message when locks were removed."""
         lock_files = sorted(self.locks.glob("*.lock")) if self.locks.is_dir() else []
         others = self._others()
-        if not lock_files or not others or any(alive(pid) for _, pid in others):
+        if not lock_files:
+            for marker, pid in others:  # gone without a lock to leave behind: nothing to clear, only the marker
+                if not alive(pid):
+                    marker.unlink(missing_ok=True)
+            return None
+        if not others or any(alive(pid) for _, pid in others):
             return None
         for path in lock_files:
             path.unlink(missing_ok=True)
