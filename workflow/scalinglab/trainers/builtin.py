@@ -114,6 +114,7 @@ def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
 
 
 def setup(spec: dict, data_dir, out_dir) -> Setup:
+    """A run before its first step: device, data, model (checked against the task), batches, plan, optimizer."""
     train = train_settings(spec)
     device, threads = configure_device(spec.get("device", "auto"))
     arrays, meta = load_data(spec, data_dir)
@@ -386,6 +387,8 @@ def write_result(run: Setup, progress: Progress, final: dict, started_at: str, w
         row["flops"] = step_flops * row["step"]
     units_seen = progress.step * run.per_step_units
     flops = step_flops * progress.step
+    attempt_steps = progress.step - (progress.resumed_from_step or 0)  # train_s times this attempt's steps only
+    rate = attempt_steps / progress.train_s if progress.train_s > 0 else None
     last = progress.curve[-1] if (progress.curve and progress.status == "ok") else {}
     metrics = {
         "status": progress.status,
@@ -418,8 +421,8 @@ def write_result(run: Setup, progress: Progress, final: dict, started_at: str, w
         "error": None,
         "wall_s": wall_s,
         "train_s": progress.train_s,
-        "throughput": units_seen / progress.train_s if progress.train_s > 0 else None,
-        "flops_per_s": flops / progress.train_s if progress.train_s > 0 else None,
+        "throughput": None if rate is None else rate * run.per_step_units,
+        "flops_per_s": None if rate is None else rate * step_flops,
         "peak_rss_mb": record.peak_rss_mb(),
         "first_step_s": progress.first_step_s,
         "resumed_from_step": progress.resumed_from_step,
