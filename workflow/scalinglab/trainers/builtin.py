@@ -185,7 +185,7 @@ def compute_loss(model, task: str, x, y):
 
     out = model(x)
     if task == "lm":  # out (B, T, V), y (B, T)
-        return out, F.cross_entropy(out.view(-1, out.shape[-1]), y.reshape(-1))
+        return out, F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
     if task == "classification":
         return out, F.cross_entropy(out, y)
     return out, F.mse_loss(out, y)
