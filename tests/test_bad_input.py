@@ -71,6 +71,12 @@ CASES = [
      "sweeps[0].sizes[1].width: -8 is not a size"),
     ("zero target_params", mutated(sweep(sizes=[{"target_params": 0}, {"width": 8}, {"width": 16}])),
      "sweeps[0].sizes[0].target_params: 0 is not a size"),
+    ("unknown activation", mutated(sweep(architecture={"depth": 1, "activation": "sigmoid"})),
+     "sweeps[0].architecture: mlp architecture: activation must be one of relu, gelu, tanh"),
+    ("heads that do not divide the width",
+     mutated(sweep(model="gpt", dataset="shakespeare_char", architecture={"n_layer": 1, "context": 16},
+                   sizes=[{"d_model": 16}, {"d_model": 30, "n_head": 4}, {"d_model": 64}], budgets=[10000])),
+     "sweeps[0].sizes[1]: gpt architecture: d_model 30 is not a multiple of n_head 4"),
     ("repeated size", mutated(sweep(sizes=[{"width": 4}, {"width": 4}, {"width": 16}])),
      "sweeps[0].sizes[1]: {'width': 4} is listed twice (also sizes[0])"),
     ("budget above the training pool", mutated(sweep(budgets=[1000])),
@@ -98,7 +104,8 @@ CASES = [
     ("external column typo", external(size_column="Model Sise"),
      "external[0].columns.n_params: 'Model Sise' is not a column of "),
     ("YAML syntax error", "study: x\nsweeps:\n  - name: [unclosed\n", ":4:1: not valid YAML"),
-    ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys"),
+    ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys (study, sweeps, ...); not a list"),
+    ("empty file", "", "a study file holds a mapping of keys (study, sweeps, ...); it is empty"),
 ]
 # Run through snakemake too in the fast subset; the rest there only in the full suite (each is a process start).
 FAST_SNAKEMAKE = {"unknown law", "YAML syntax error"}

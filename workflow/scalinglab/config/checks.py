@@ -113,46 +113,61 @@ def check_datasets(config: dict) -> None:
 def check_sweeps(config: dict) -> None:
     """Architecture keys the model family knows, sizes that resolve to a positive size, budgets the training pool
     can give."""
-    from .. import models
     from ..datasets import DATASETS
     from ..models import sizes as family_sizes
 
     known_keys = {"gpt": family_sizes.GPT_KEYS, "mlp": family_sizes.MLP_KEYS}
     for i, sweep in enumerate(config.get("sweeps") or []):
         where = ["sweeps", i]
-        model, dataset = sweep["model"], DATASETS[sweep["dataset"]]
+        dataset = DATASETS[sweep["dataset"]]
         params = (config.get("datasets") or {}).get(sweep["dataset"], {})
-        keys = known_keys.get(model)
-        for block, entries in (("architecture", [sweep["architecture"]]), ("sizes", sweep["sizes"])):
-            for j, entry in enumerate(entries):
-                at = [*where, block] if block == "architecture" else [*where, block, j]
-                for key, value in entry.items():
-                    if keys is not None and key not in keys:
-                        raise ConfigError(unknown_key_message(at, key, keys), [*at, key])
-                    if key in SIZE_KEYS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                        raise ConfigError(f"{key_path([*at, key])}: {value!r} is not a size; {key} is a whole "
-                                          "number >= 1", [*at, key])
-        seen = {}
-        for j, size in enumerate(sweep["sizes"]):
-            key = canonical_json(size)
-            if key in seen:
-                raise ConfigError(f"{key_path([*where, 'sizes', j])}: {size} is listed twice (also sizes[{seen[key]}])",
-                                  [*where, "sizes", j])
-            seen[key] = j
-            try:
-                resolved = models.resolve(model, {**sweep["architecture"], **size}, dataset.shape_meta(params))
-                n_params, _ = models.count_params(model, resolved)
-            except (ValueError, KeyError) as error:
-                raise ConfigError(f"{key_path([*where, 'sizes', j])}: {error}", [*where, "sizes", j]) from None
-            if n_params < 1:
-                raise ConfigError(f"{key_path([*where, 'sizes', j])}: resolves to a model without parameters",
-                                  [*where, "sizes", j])
+        _check_size_keys(sweep, where, known_keys.get(sweep["model"]))
+        _check_sizes_resolve(sweep, where, dataset.shape_meta(params))
         pool = dataset.pool_size(params)
         for k, budget in enumerate(sweep["budgets"]):
             if pool is not None and budget > pool:
                 raise ConfigError(f"{key_path([*where, 'budgets', k])}: {budget} {dataset.unit} is more than the "
                                   f"training pool of {dataset.name} ({pool} {dataset.unit} with these parameters); "
                                   "a budget subsamples the pool, so it is at most the pool", [*where, "budgets", k])
+
+
+def _check_size_keys(sweep: dict, where: list, keys) -> None:
+    """Keys the family knows (None: any), and size-giving values that are whole numbers >= 1."""
+    entries = [([*where, "architecture"], sweep["architecture"])]
+    entries += [([*where, "sizes", j], size) for j, size in enumerate(sweep["sizes"])]
+    for at, entry in entries:
+        for key, value in entry.items():
+            if keys is not None and key not in keys:
+                raise ConfigError(unknown_key_message(at, key, keys), [*at, key])
+            if key in SIZE_KEYS and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{key_path([*at, key])}: {value!r} is not a size; {key} is a whole number >= 1",
+                                  [*at, key])
+
+
+def _check_sizes_resolve(sweep: dict, where: list, meta: dict) -> None:
+    """Every size listed once and resolved by its family to a model with parameters. An error every size shares
+    comes from the shared architecture, and is reported there."""
+    from .. import models
+
+    seen, errors = {}, []
+    for j, size in enumerate(sweep["sizes"]):
+        key = canonical_json(size)
+        if key in seen:
+            raise ConfigError(f"{key_path([*where, 'sizes', j])}: {size} is listed twice (also sizes[{seen[key]}])",
+                              [*where, "sizes", j])
+        seen[key] = j
+        try:
+            resolved = models.resolve(sweep["model"], {**sweep["architecture"], **size}, meta)
+            n_params, _ = models.count_params(sweep["model"], resolved)
+            errors.append(None if n_params >= 1 else "resolves to a model without parameters")
+        except (ValueError, KeyError) as error:
+            errors.append(str(error))
+    failed = [(j, message) for j, message in enumerate(errors) if message]
+    if failed and len(failed) == len(errors) and len(set(errors)) == 1:
+        raise ConfigError(f"{key_path([*where, 'architecture'])}: {errors[0]}", [*where, "architecture"])
+    if failed:
+        j, message = failed[0]
+        raise ConfigError(f"{key_path([*where, 'sizes', j])}: {message}", [*where, "sizes", j])
 
 
 def check_points(config: dict) -> None:

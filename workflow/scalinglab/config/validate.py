@@ -141,8 +141,8 @@ def parse_study(text: str, path) -> dict:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML: {problem}") from None
     if not isinstance(config, dict):
-        raise ConfigError(f"{path}: a study file holds a mapping of keys (study, sweeps, ...), not "
-                          f"{type(config).__name__}")
+        what = "it is empty" if config is None else f"not a {type(config).__name__}"
+        raise ConfigError(f"{path}: a study file holds a mapping of keys (study, sweeps, ...); {what}")
     return config
 
 
