@@ -132,10 +132,12 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def get_spec(name: str, params: dict | None = None):
-    """The dataset a study names: its own data (`params` has a `kind`, or the name is an entry point of
-    `scalinglab.datasets`), else a built-in dataset (DatasetSpec)."""
+    """The dataset a study names: its own data when `params` has a `kind`; else a built-in dataset (DatasetSpec),
+    which an entry point of the same name does not shadow; else an entry point of `scalinglab.datasets`."""
     from .user import user_dataset
 
+    if name in DATASETS and not (params or {}).get("kind"):
+        return DATASETS[name]
     user = user_dataset(name, params)
     if user is not None:
         return user
