@@ -141,15 +141,13 @@ def get_spec(name: str, params: dict | None = None):
     user = user_dataset(name, params)
     if user is not None:
         return user
-    if name not in DATASETS:
-        from .. import plugins
-        from ..config import ConfigError
+    from .. import plugins
+    from ..config import ConfigError
 
-        installed = ", ".join(sorted(plugins.entry_points("scalinglab.datasets"))) or "none installed"
-        raise ConfigError(f"unknown dataset {name!r}: not a built-in dataset ({', '.join(sorted(DATASETS))}) and "
-                          f"not an entry point of the group scalinglab.datasets ({installed}); declare your own "
-                          f"data with a `kind` (text, arrays or python) in the study's `datasets` block")
-    return DATASETS[name]
+    installed = ", ".join(sorted(plugins.entry_points("scalinglab.datasets"))) or "none installed"
+    raise ConfigError(f"unknown dataset {name!r}: not a built-in dataset ({', '.join(sorted(DATASETS))}) and "
+                      f"not an entry point of the group scalinglab.datasets ({installed}); declare your own "
+                      f"data with a `kind` (text, arrays or python) in the study's `datasets` block")
 
 
 def cached_meta(name: str, params: dict, out_dir) -> dict | None:
