@@ -57,10 +57,12 @@ def _user_spec(args) -> tuple[dict, str, str]:
     if not matches:
         raise ConfigError(f"no run {args.run!r} in {args.config}; runs: {', '.join(s['run_path'] for s in specs)}")
     spec = matches[0]
-    data_dir = args.data_dir or dataset_dir(spec["dataset"], spec["dataset_id"], args.results_dir)
-    if cached_meta(spec["dataset"], spec["dataset_params"], data_dir) is None:
-        print(f"preparing {spec['dataset']} in {data_dir}", file=sys.stderr)
-        prepare(spec["dataset"], spec["dataset_params"], data_dir)
+    data_dir = None  # a command sweep may bring its own data
+    if spec.get("dataset"):
+        data_dir = args.data_dir or dataset_dir(spec["dataset"], spec["dataset_id"], args.results_dir)
+        if cached_meta(spec["dataset"], spec["dataset_params"], data_dir) is None:
+            print(f"preparing {spec['dataset']} in {data_dir}", file=sys.stderr)
+            prepare(spec["dataset"], spec["dataset_params"], data_dir)
     out_dir = args.out_dir or StudyPaths(config["study"], args.results_dir).run_dir(spec["run_path"])
     return spec, data_dir, out_dir
 
