@@ -261,6 +261,21 @@ def test_a_python_function_and_the_cache_by_content(user_files):
     assert spec.dataset_id(block) != first_id
 
 
+@pytest.mark.parametrize("body, params, message", [
+    ("def make(n):\n    return {'X': [[1.0]] * n}\n", {"n": 5}, r"returned a dict; the contract is NAME\(\*\*params\)"),
+    ("def make(n):\n    return None\n", {"size": 5}, r"wrong signature make\(n\)"),
+    ("def make(n):\n    raise KeyError('no such table')\n", {"n": 5}, r"make raised KeyError: 'no such table'"),
+    ("def make(n):\n    return [[1.0, 2.0], [3.0]], [0, 1]\n", {"n": 5}, r"returned X with ragged rows"),
+])
+def test_a_python_dataset_function_that_breaks_the_contract(user_files, body, params, message):
+    (user_files / "bad_make.py").write_text("# a data function\n" + body)
+    block = {"kind": "python", "function": "bad_make.py:make", "params": params}
+    with pytest.raises((plugins.UserCodeError, DataError), match=message) as error:
+        datasets.prepare("made", block, user_files / "out")
+    if isinstance(error.value, plugins.UserCodeError) and "raised" in message:
+        assert error.value.file == "bad_make.py" and error.value.line == 3
+
+
 def test_a_budget_larger_than_the_training_pool_is_refused_when_preparing(user_files):
     np.savez(user_files / "small.npz", X=np.arange(40.0).reshape(20, 2), y=np.arange(20) % 2)
     block = {"kind": "arrays", "path": "small.npz", "val_size": 4, "test_size": 4}
