@@ -108,56 +108,65 @@ def migrate(study: str, root: str | Path = ".", dry_run: bool = False) -> list[t
     """Move the old layout under `study` (and old dataset caches under their dataset_id); returns (from, to) pairs.
 
     Run records get the spec keys of the new layout (dataset_id; run_id recomputed from the same identity), so the
-    workflow reuses them instead of retraining; the parquet tables and fits move as they are (they are rebuilt from
-    the records when older than them)."""
-    from .. import atomic
-    from ..datasets import DATASETS
-    from .identity import run_id
-
+    workflow reuses them instead of retraining; the tables, fits and report move too, and are rebuilt from the
+    upgraded records."""
     root = Path(root)
-    paths = StudyPaths(study)
+    moves = _study_moves(StudyPaths(study), root) + _dataset_moves(root)
+    if dry_run:
+        return moves
+    for old, new in moves:
+        (root / new).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(root / old, root / new)
+    runs = root / StudyPaths(study).runs
+    for record_path in sorted(runs.rglob("run.json")) if runs.is_dir() else []:
+        _upgrade_record(record_path)
+    return moves
+
+
+def _study_moves(paths: StudyPaths, root: Path) -> list[tuple[str, str]]:
     moves = []
     for old, new in (("results/runs", paths.runs), ("results/metrics.parquet", paths.metrics),
                      ("results/curves.parquet", paths.curves), ("results/fits", f"{paths.results}/fits"),
                      ("reports/report.html", paths.report), ("reports/figures", paths.figures)):
         if (root / old).exists():
             if (root / new).exists():
-                raise ConfigError(f"cannot move {old} to {new}: {new} exists already (study {study!r} has results); "
-                                  "choose another --study or move it by hand")
+                raise ConfigError(f"cannot move {old} to {new}: {new} exists already (study {paths.study!r} has "
+                                  "results); choose another --study or move it by hand")
             moves.append((old, new))
-    data = root / DATA
+    return moves
+
+
+def _dataset_moves(root: Path) -> list[tuple[str, str]]:
+    """results/data/NAME/{data.npz,meta.json} -> results/data/NAME/DATASET_ID/, the id from meta.json's parameters."""
+    from ..datasets import DATASETS
+
+    moves, data = [], root / DATA
     for folder in sorted(data.iterdir()) if data.is_dir() else []:
-        meta_path = folder / "meta.json"
         if not (folder / "data.npz").is_file():
             continue
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = json.loads((folder / "meta.json").read_text())
             dataset_id = DATASETS[folder.name].dataset_id(meta["params"])
         except (OSError, ValueError, KeyError) as error:
             raise ConfigError(f"cannot migrate {folder}: its meta.json is unreadable ({error}); delete the folder and "
                               "the workflow prepares the dataset again") from None
-        target = f"{DATA}/{folder.name}/{dataset_id}"
-        for name in ("data.npz", "meta.json"):
-            moves.append((f"{DATA}/{folder.name}/{name}", f"{target}/{name}"))
-    if dry_run:
-        return moves
-    for old, new in moves:
-        (root / new).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(root / old, root / new)
-    runs = root / paths.runs
-    for record_path in sorted(runs.rglob("run.json")) if runs.is_dir() else []:
-        _upgrade_record(record_path, DATASETS, run_id, atomic)
+        moves += [(f"{DATA}/{folder.name}/{name}", f"{DATA}/{folder.name}/{dataset_id}/{name}")
+                  for name in ("data.npz", "meta.json")]
     return moves
 
 
-def _upgrade_record(path: Path, registry, run_id, atomic) -> None:
+def _upgrade_record(path: Path) -> None:
+    from .. import atomic
+    from ..datasets import DATASETS
+    from .identity import run_id
+
     try:
         record = json.loads(path.read_text())
         spec = record["spec"]
     except (OSError, ValueError, KeyError):
         return  # a damaged record is found and rebuilt by the workflow
-    if "dataset_id" in spec or spec.get("dataset") not in registry:
+    if "dataset_id" in spec or spec.get("dataset") not in DATASETS:
         return
-    spec["dataset_id"] = registry[spec["dataset"]].dataset_id(spec.get("dataset_params") or {})
+    spec["dataset_id"] = DATASETS[spec["dataset"]].dataset_id(spec.get("dataset_params") or {})
     spec["run_id"] = run_id(spec)
     atomic.write_json(path, record)  # newer than the moved tables: the workflow re-aggregates, refits and redraws
