@@ -44,6 +44,9 @@ def make_study(root: Path, sweep_name: str = "width", title_study: str = "synthe
             loss = CHIN["E"] + CHIN["A"] / size ** CHIN["alpha"] + CHIN["B"] / budget ** CHIN["beta"]
             rows.append(_row("grid", f"p{int(size)}", 0, int(budget), size, loss * np.exp(rng.normal(0, 0.005)),
                              tokens=float(budget)))
+    for seed in range(2):  # a sweep whose every run diverged: recorded as unfittable, the report goes on
+        rows.append(_row("broken", "w10", seed, 100, 73, np.nan, status="diverged", diverged_step=3,
+                         best_val_loss=np.nan))
     rows[1].update(status="diverged", final_val_loss=np.nan, best_val_loss=np.nan, diverged_step=12)
     rows[2].update(status="failed", final_val_loss=np.nan, best_val_loss=np.nan, error="RuntimeError: <boom> & co")
     metrics = pd.DataFrame(rows)
@@ -63,9 +66,19 @@ def make_study(root: Path, sweep_name: str = "width", title_study: str = "synthe
         _write_fit(root, sweep_name, "power", "y = A*x^(-alpha)", {"A": 3.6, "alpha": 0.085}, ["n_params"], rng),
         _write_fit(root, "grid", "chinchilla", "L = E + A/N^alpha + B/D^beta", CHIN, ["n_params", "tokens"], rng),
     ]
+    broken = root / "results/fits/broken/saturating_power.json"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    ids = [r["run_id"] for r in rows if r["sweep"] == "broken"]
+    broken.write_text(json.dumps({
+        "status": "unfittable", "law": "saturating_power", "x": ["n_params"], "y": "final_val_loss",
+        "reason": "0 usable point(s) but law 'saturating_power' has 3 parameters (E, A, alpha); need at least 3; "
+                  "excluded: 2 status=diverged",
+        "excluded": {"status=diverged": 2}, "excluded_runs": {"status=diverged": ids}}))
+    fits.append(broken)
     config = {"study": title_study, "sweeps": [
         {"name": sweep_name, "dataset": "synthetic", "model": "mlp", "fit": {}},
         {"name": "grid", "dataset": "synthetic", "model": "mlp", "fit": {"x": "n_params,tokens"}},
+        {"name": "broken", "dataset": "synthetic", "model": "mlp", "fit": {}},
     ], "fit": {"laws": ["saturating_power"], "x": "n_params", "y": "final_val_loss", "ci": 0.95}}
     return {"metrics": root / "results/metrics.parquet", "curves": root / "results/curves.parquet",
             "fits": fits, "config": config}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -159,3 +160,132 @@ def test_fit_defaults_are_the_schemas():
     args = build_parser("fit").parse_args(["fit", "data.csv", "--x", "N"])
     for key, value in shared.items():
         assert getattr(args, key) == value, key
+
+
+# ---- bad input: a clear error naming the problem, never a traceback, never a quiet wrong answer ---------------------
+def _clean_error(out, *needles):
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr
+    for needle in needles:
+        assert needle in out.stderr, (needle, out.stderr)
+
+
+def test_empty_and_header_only_tables(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    _clean_error(cli("fit", empty, "--x", "N", "--y", "loss"), "empty.csv is empty")
+    header = tmp_path / "header.csv"
+    header.write_text("N,loss,status\n")
+    _clean_error(cli("fit", header, "--x", "N", "--y", "loss"), "no rows", "0 row(s) read")
+
+
+def test_out_of_range_settings_are_refused(tmp_path):
+    data = _table(tmp_path)
+    _clean_error(cli("fit", data, "--x", "N", "--y", "loss", "--ci", 1.5), "--ci", "1.5 is not between 0 and 1")
+    _clean_error(cli("fit", data, "--x", "N", "--y", "loss", "--bootstrap", -1), "--bootstrap", "-1 is negative")
+    _clean_error(cli("fit", data, "--x", "N", "--y", "loss", "--backtest-holdouts", "1,-2"), "--backtest-holdouts")
+
+
+def test_a_non_numeric_value_is_quoted(tmp_path):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"N": ["1e4", "1e5", "1e6", "lots", "1e7"], "loss": [3.0, 2.5, 2.2, 2.1, 2.0]}).to_csv(path)
+    _clean_error(cli("fit", path, "--x", "N", "--y", "loss", "--bootstrap", 0), "'lots'", "row 3")
+
+
+def _saved_fit(tmp_path):
+    data = _table(tmp_path)
+    out_path = tmp_path / "fit.json"
+    out = cli("fit", data, "--where", "sweep=a", "--x", "N", "--y", "loss", "--bootstrap", 30,
+              "--backtest-holdouts", 0, "--out", out_path)
+    assert out.returncode == 0, out.stderr
+    return out_path
+
+
+def test_predict_refuses_a_fit_with_a_missing_or_null_parameter(tmp_path):
+    path = _saved_fit(tmp_path)
+    d = json.loads(path.read_text())
+    missing = tmp_path / "missing.json"
+    missing.write_text(json.dumps({**d, "params": {k: v for k, v in d["params"].items() if k != "alpha"}}))
+    _clean_error(cli("predict", missing, "--at", "N=1e8"), "parameter 'alpha'", "is missing")
+    null = tmp_path / "null.json"
+    null.write_text(json.dumps({**d, "params": {**d["params"], "alpha": None}}))
+    _clean_error(cli("predict", null, "--at", "N=1e8"), "parameter 'alpha'", "null")
+    _clean_error(cli("predict", path, "--at", "N=1e8", "--ci", 1.5), "--ci")
+
+
+def test_predict_says_how_far_it_extrapolates(tmp_path):
+    path = _saved_fit(tmp_path)  # N from 1e4 to 1e7
+    out = cli("predict", path, "--at", "N=1e15", "--json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)["predictions"][0]
+    assert row["extrapolation_decades"]["N"] == pytest.approx(8.0)
+    assert "8.0 decades above the largest fitted N" in out.stderr and "1 decade" in out.stderr
+    inside = json.loads(cli("predict", path, "--at", "N=1e6", "--json").stdout)["predictions"][0]
+    assert inside["extrapolation_decades"]["N"] == 0 and inside["warnings"] == []
+
+
+def _all_diverged(tmp_path):
+    frame = pd.read_csv(_table(tmp_path))
+    frame["run_id"] = [f"run{i:02d}" for i in range(len(frame))]
+    frame.loc[frame.sweep == "a", "status"] = "diverged"
+    frame.loc[(frame.sweep == "a") & (frame.index % 5 == 0), "status"] = "failed"
+    path = tmp_path / "diverged.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_an_unfittable_sweep_is_recorded_not_fatal(tmp_path):
+    data = _all_diverged(tmp_path)
+    args = ["fit", data, "--where", "sweep=a", "--x", "N", "--y", "loss", "--bootstrap", 0]
+    _clean_error(cli(*args), "0 usable point(s)", "diverged")
+    out_path = tmp_path / "fits" / "a" / "saturating_power.json"
+    out = cli(*args, "--if-unfittable", "record", "--out", out_path)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out_path.read_text())
+    assert d["status"] == "unfittable" and "0 usable point(s)" in d["reason"]
+    assert set(d["excluded_runs"]) == {"status=diverged", "status=failed"}
+    assert d["excluded"]["status=diverged"] + d["excluded"]["status=failed"] == 24
+    assert "run05" in d["excluded_runs"]["status=failed"]
+    _clean_error(cli("predict", out_path, "--at", "N=1e8"), "could not be fitted")
+
+
+@pytest.mark.slow
+def test_a_million_rows_stay_in_memory(tmp_path):
+    """1,000,000 rows: the start grid is searched on a subset, resample weights are drawn and refitted in chunks of
+    at most bootstrap.MEMORY_ELEMENTS numbers, the basin check one resample at a time: peak memory under 2 GiB
+    (the default 1,000 resamples would have held 1,000 x 1,000,000 weight matrices, 16 GB)."""
+    rng = np.random.default_rng(0)
+    N = np.exp(rng.uniform(np.log(1e4), np.log(1e8), 1_000_000))
+    path = tmp_path / "big.parquet"
+    pd.DataFrame({"N": N, "loss": (1.7 + 400 * N**-0.34) * np.exp(rng.normal(0, 0.01, N.size))}).to_parquet(path)
+    script = ("import resource, sys; from scalinglab.cli import main; code = main(sys.argv[1:]); "
+              "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", script, "fit", str(path), "--x", "N", "--y", "loss",
+                          "--bootstrap", "20", "--backtest-holdouts", "0", "--out", str(tmp_path / "big.json")],
+                         capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split("maxrss_kb")[1].split()[0]) / 2**20 < 2.0
+    d = json.loads((tmp_path / "big.json").read_text())
+    assert d["bootstrap"]["n"] == 20 and d["diagnostics"]["coarse_rows"] == 16384
+    assert abs(d["params"]["alpha"] - 0.34) < 0.01
+
+
+def test_resamples_are_drawn_and_refitted_in_bounded_chunks(monkeypatch):
+    from scalinglab.fitting import bootstrap, fit
+
+    assert all(s.stop - s.start == 5 for s in bootstrap.in_chunks(1000, 1_000_000, 3)[:-1])  # 2**24 // 3e6
+    monkeypatch.setattr(bootstrap, "MEMORY_ELEMENTS", 14 * 3 * 7)  # 7 resamples of 14 rows x 3 starts per chunk
+    sizes = []
+    original = bootstrap.refit
+
+    def spy(law, Xs, logy, delta, point, W, settings, starts=None):
+        sizes.append(W.shape[0] * starts.shape[0] * W.shape[1])
+        return original(law, Xs, logy, delta, point, W, settings, starts)
+
+    monkeypatch.setattr(bootstrap, "refit", spy)
+    N = np.repeat(np.geomspace(1e4, 1e7, 7), 2)
+    y = (1.5 + 300 * N**-0.4) * np.exp(np.random.default_rng(0).normal(0, 0.01, N.size))
+    result = fit({"N": N, "y": y}, "saturating_power", "N", "y", bootstrap=40, backtest_holdouts=[],
+                 bootstrap_starts=3)
+    assert len(sizes) >= 2 and max(sizes) <= 14 * 3 * 7  # 40 resamples never in one piece
+    assert np.isfinite(result.boot_natural).all() and result.boot_natural.shape == (40, 3)

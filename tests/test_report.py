@@ -38,8 +38,8 @@ def report(tmp_path_factory):
 def test_headline_one_sentence_per_law_with_interval_and_backtest(report):
     headline = report.split('id="headline"')[1].split("</section>")[0]
     items = re.findall(r"<li>(.*?)</li>", headline, re.S)
-    assert len(items) == 3
-    for item in items:
+    assert len(items) == 4 and "could not be fitted" in items[-1]
+    for item in items[:3]:
         assert re.search(r"alpha = [0-9.]+ \[[0-9.]+, [0-9.]+\]", item)
         assert "backtest RMS log error" in item
 
@@ -59,6 +59,14 @@ def test_parameter_on_a_bound_is_flagged_next_to_it(report):
     assert "on a bound" in row and "lower bound 0" in row and "not a real interval" in row
     other = report.split("Fitted parameters: saturating_power")[1].split("</table>")[0]
     assert "on a bound" not in other
+
+
+def test_an_unfittable_sweep_has_its_section_with_the_runs_left_out(report):
+    section = report.split("Sweep: broken")[1].split("</section>")[0]
+    assert "saturating_power could not be fitted to this sweep" in section
+    assert "0 usable point(s)" in section and "status=diverged: 2 runs" in section
+    assert re.search(r"\(\w{12}, \w{12}\)", section)
+    assert "broken: saturating_power could not be fitted" in report.split('id="headline"')[1].split("</section>")[0]
 
 
 def test_diverged_and_failed_runs_visible(report):
@@ -106,7 +114,7 @@ def test_large_study_runs_table_summarised(tmp_path):
     metrics = pd.read_parquet(study["metrics"])
     big = pd.concat([metrics] * 40, ignore_index=True)
     table = runs_table(big)
-    assert table["truncated"] and table["shown"] == 80  # only the diverged and failed ones
+    assert table["truncated"] and table["shown"] == 160  # only the diverged and failed ones (4 per copy)
     assert {row["status"] for row in table["rows"]} == {"diverged", "failed"}
 
 

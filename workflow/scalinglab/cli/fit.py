@@ -108,12 +108,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--interval", choices=("percentile", "bca"), default=DEFAULTS["interval"],
                         help="bootstrap interval method: percentile, or bca (bias-corrected and accelerated; "
                         "jackknife refits)")
+    parser.add_argument(
+        "--if-unfittable", choices=("fail", "record"), default="fail",
+        help="when the usable runs cannot fit the law (all diverged or failed, fewer points or distinct sizes than "
+        "parameters): 'fail' exits 2; 'record' writes a fit JSON with status 'unfittable', the reason and the "
+        "excluded runs by reason, and exits 0, so the rest of a study goes on (default %(default)s)",
+    )
     parser.add_argument("--isoflop-compute", default="C", metavar="COL",
                         help="--law isoflop: the compute budget column (default C)")
-    parser.add_argument("--if-unfittable", choices=("fail", "record"), default="fail",
-                        help="when too few usable rows are left for the law (e.g. every run of the sweep diverged "
-                        "or failed): fail (exit 2), or record why in --out (`fitted: false`) and exit 0, so the "
-                        "workflow's report still appears and says it (default fail)")
 
 
 def fmt(v):
@@ -203,26 +205,22 @@ def _isoflop(args) -> int:
 
 
 def run(args) -> int:
-    from ..fitting import NotEnoughDataError, fit
+    from ..fitting import fit
 
     if args.law == "isoflop":
         return _isoflop(args)
     if "," in args.law or args.law == "all":
         laws = None if args.law == "all" else [name.strip() for name in args.law.split(",") if name.strip()]
         return _compare(args, laws)
+    from ..fitting.errors import UnfittableError
+
     try:
         result = fit(args.data, args.law, args.x, args.y, **_settings(args), where=args.where, derive=args.derive,
                      compute=args.compute, predict_at=args.predict_at, interval=args.interval)
-    except NotEnoughDataError as error:
-        if args.if_unfittable != "record" or not args.out:
+    except UnfittableError as error:
+        if args.if_unfittable == "fail":
             raise
-        from .. import atomic
-        from ..fitting.persist import unfitted_json
-
-        settings = {**_settings(args), "where": args.where, "derive": args.derive, "data": str(args.data)}
-        atomic.write_json(args.out, unfitted_json(args.law, args.x, args.y, str(error), error.excluded, settings))
-        print(f"{args.law}: not fitted: {error}; recorded in {args.out}")
-        return 0
+        return _record_unfittable(args, error)
     result.settings["data"] = str(args.data)
     d = result.to_dict()
     if not args.out:
@@ -234,6 +232,17 @@ def run(args) -> int:
     result.save(args.out)
     print_summary(d)
     print(f"  wrote {args.out}")
+    return 0
+
+
+def _record_unfittable(args, error) -> int:
+    from ..fitting.persist import unfittable_record
+    from ..laws import get_law
+
+    settings = {**_settings(args), "where": args.where, "derive": args.derive, "data": str(args.data)}
+    d = unfittable_record(get_law(args.law), args.x, args.y, error, settings)
+    _write(d, args.out)
+    print(f"scalinglab fit: {args.law} is unfittable on these runs (recorded, exit 0): {error}", file=sys.stderr)
     return 0
 
 

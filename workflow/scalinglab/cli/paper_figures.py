@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..report.paper import write_paper_figures
 
-    metrics, curves, fits, _, config = load_inputs(args)  # a law that could not be fitted draws nothing
+    metrics, curves, fits, config = load_inputs(args)
     paths = write_paper_figures(metrics, curves, fits, config, args.out_dir)
     print(f"wrote {len(paths)} files to {args.out_dir}")
     return 0

@@ -4,6 +4,7 @@ and the prediction interval of a new run."""
 from __future__ import annotations
 
 import json
+import sys
 
 from .fit import fmt, level
 
@@ -39,7 +40,11 @@ def run(args) -> int:
             "confidence_interval": pair(p["confidence_interval"]),
             "prediction_interval": pair(p["prediction_interval"]),
             "ci": p["ci"],
+            "extrapolation_decades": {k: float(v[0]) for k, v in p["extrapolation_decades"].items()},
+            "warnings": p["warnings"],
         })
+        for warning in p["warnings"]:
+            print(f"scalinglab predict: warning: {warning}", file=sys.stderr)
     noise = result.observation_noise or {}
     if args.json:
         print(json.dumps({"law": result.law.name, "y": result.y, "predictions": rows,

@@ -18,8 +18,8 @@ def add_input_arguments(parser) -> None:
 
 
 def load_inputs(args):
-    """(metrics, curves, fits, unfitted, config) named by the arguments of add_input_arguments; `unfitted`: the
-    laws `scalinglab fit --if-unfittable record` could not fit."""
+    """(metrics, curves, fits, config) named by the arguments of add_input_arguments; `fits` holds the records of
+    laws `scalinglab fit --if-unfittable record` could not fit, beside the fits."""
     import json
 
     import pandas as pd
@@ -36,8 +36,7 @@ def load_inputs(args):
         config = {}
     metrics = read_table(args.metrics)
     curves = read_table(args.curves) if args.curves else pd.DataFrame()
-    fits, unfitted = load_fits(args.fits)
-    return metrics, curves, fits, unfitted, config
+    return metrics, curves, load_fits(args.fits), config
 
 
 def add_arguments(parser) -> None:
@@ -50,8 +49,8 @@ def run(args) -> int:
     from ..provenance import provenance
     from ..report.html import render_report
 
-    metrics, curves, fits, unfitted, config = load_inputs(args)
-    text = render_report(metrics, curves, fits, config, provenance(config), unfitted=unfitted)
+    metrics, curves, fits, config = load_inputs(args)
+    text = render_report(metrics, curves, fits, config, provenance(config))
     out = atomic.write_text(args.out, text)
     print(f"wrote {out} ({len(text) / 1e6:.2f} MB)", file=sys.stderr)
     return 0

@@ -16,7 +16,7 @@ Library API::
 from .allocation import compute_optimal, isoflop
 from .backtest import backtest
 from .compare import rank_laws
-from .errors import FitError, FitInputError, NonInteriorMinimumError, NotEnoughDataError
+from .errors import FitError, FitInputError, NonInteriorMinimumError, UnfittableError
 from .fit import DEFAULTS, fit
 from .persist import load_fit
 from .predict import predict
@@ -28,7 +28,7 @@ __all__ = [
     "FitInputError",
     "FitResult",
     "NonInteriorMinimumError",
-    "NotEnoughDataError",
+    "UnfittableError",
     "backtest",
     "compute_optimal",
     "fit",

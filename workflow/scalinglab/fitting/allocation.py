@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import table as tbl
-from .bootstrap import interval
+from .bootstrap import interval, widen
 from .errors import FitInputError, NonInteriorMinimumError
 from .prepare import levels
 
@@ -142,6 +142,7 @@ def frontier(fit_result, C, ci=None, band=True) -> dict | None:
         D = out["C"][None, :] / (6.0 * N)
         theta = np.repeat(law.from_natural(boot), out["C"].size, axis=0)
         loss = predict_paired(law, theta, np.stack([N.ravel(), D.ravel()])).reshape(N.shape)
+        loss = np.exp(widen(np.log(loss), np.log(out["loss"])[None, :], ci, fit_result.bootstrap.get("dof")))
         loss = np.where(np.isfinite(loss), loss, np.nan)
         out["low"], out["high"] = np.nanquantile(loss, [(1 - ci) / 2, 1 - (1 - ci) / 2], axis=0)
     return out
@@ -172,6 +173,8 @@ def compute_optimal(fit_result, compute, ci=None):
     out = {}
     for c in cs:
         tag = f"@C={c:g}"
-        out[c] = {key[: -len(tag)]: {"value": float(point[key][0]), "interval": interval(draws.get(key, []), ci)}
+        dof = fit_result.bootstrap.get("dof")
+        out[c] = {key[: -len(tag)]: {"value": float(point[key][0]),
+                                     "interval": interval(draws.get(key, []), ci, float(point[key][0]), None, dof)}
                   for key in point if key.endswith(tag)}
     return out

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bootstrap import interval, resample_weights
+from .bootstrap import Resamples, interval, refit_all
 from .errors import FitError
-from .multistart import point_fit, run_starts
-from .optimize import Objective
+from .multistart import point_fit
 from .prepare import levels
 
 DEFAULT_HOLDOUTS = (1, 2, 3)
@@ -86,23 +85,23 @@ def _origin(law, X, y, level, k, settings) -> dict:
 
 
 def _draws(law, X, y, scored, groups, B, settings) -> np.ndarray:
-    """(B,) mean-over-origins RMS log error, each draw refitting every origin on resampled training rows and
+    """(B,) mean-over-origins RMS log error, each draw refitting every origin on resampled training runs and
     scoring it on resampled held-out points."""
     rng = np.random.default_rng([int(settings.get("seed", 0)), 1])  # its own stream: the bootstrap's is untouched
-    W, _ = resample_weights(y.size, groups, B, rng)
     logy = np.log(y)
     errors = np.full((B, len(scored)), np.nan)
     for j, o in enumerate(scored):
         train, test = o["train"], np.flatnonzero(~o["train"])
         Xs = X[:, train] / o["scales"][:, None]
-        objective = Objective(law, Xs, logy[train], settings["huber_delta"], W[:, train])
-        starts = np.repeat(o["point"].theta[None, :], B, axis=0)
-        res, _ = run_starts(law, objective, starts, settings, race=False)
-        theta = law.unscale(res.x, o["scales"]) if law.scale_inputs else res.x
+        unit = None if groups is None else groups[train]
+        draw = Resamples(int(train.sum()), unit, [int(settings.get("seed", 0)), 1, j])  # same draws for every law
+        scaled, f, _, _ = refit_all(law, Xs, logy[train], settings["huber_delta"], o["point"], settings, draw, B,
+                                    o["point"].theta[None, :])
+        theta = law.unscale(scaled, o["scales"]) if law.scale_inputs else scaled
         with np.errstate(all="ignore"):
             resid = law.log_predict(theta, X[:, test]) - logy[test][None, :]  # (B, n_test)
         resid = np.where(np.isfinite(resid), resid, np.inf)
         pick = rng.integers(0, test.size, size=(B, test.size))
         resid = np.take_along_axis(resid, pick, axis=1)
-        errors[:, j] = np.where(np.isfinite(res.f), np.sqrt(np.mean(resid**2, axis=1)), np.nan)
+        errors[:, j] = np.where(np.isfinite(f), np.sqrt(np.mean(resid**2, axis=1)), np.nan)
     return np.mean(errors, axis=1)

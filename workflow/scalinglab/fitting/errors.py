@@ -13,13 +13,14 @@ class FitInputError(FitError):
     """Bad input data: missing column, NaN, non-positive value where a log is taken, too few points..."""
 
 
-class NotEnoughDataError(FitInputError):
-    """Too few usable rows for the law once filters and exclusions (runs that diverged or failed) are applied: the
-    sweep cannot be fitted as it stands. `excluded` counts the rows left out, by reason."""
+class UnfittableError(FitInputError):
+    """The data hold too little to fit the law (no usable run, fewer points or distinct sizes than it needs, no
+    start with a finite objective): a property of the sweep, not a mistake in the command. `scalinglab fit
+    --if-unfittable record` writes it down instead of failing. `excluded`: {reason: [run ids]} of the runs left out."""
 
-    def __init__(self, message: str, excluded: dict | None = None):
+    def __init__(self, message, excluded=None):
         super().__init__(message)
-        self.excluded = dict(excluded or {})
+        self.excluded = excluded or {}
 
 
 class NonInteriorMinimumError(FitError):

@@ -17,7 +17,7 @@ from .errors import FitError
 from .identify import identification, parameters_at_bounds
 from .multistart import point_fit
 from .predict import map_inputs, observation_noise, parse_point
-from .prepare import Prepared, listify, prepare
+from .prepare import Prepared, levels, listify, prepare
 from .result import FitResult
 
 DEFAULTS = dict(
@@ -73,13 +73,14 @@ def fit(data, law, x, y, **settings) -> FitResult:
         law=law, x=prep.x_cols, y=prep.y_col, theta=theta,
         params={name: float(v) for name, v in zip(law.natural, nat)},
         intervals=intervals, ci=float(settings["ci"]), objective=float(point.objective),
-        n_points=n, n_excluded=prep.n_excluded, excluded=prep.excluded,
+        n_points=n, n_excluded=prep.n_excluded, excluded=prep.excluded, excluded_runs=prep.excluded_runs,
         rms_log_residual=math.sqrt(float(np.sum(resid**2)) / n),
         rms_log_residual_of_means=rms_of_group_means(resid, prep.X),
         information_criteria=information_criteria(law, Xs, logy, point, settings),
         backtest=backtest(law, prep.X, prep.y, settings["backtest_holdouts"], settings, prep.groups),
         diagnostics=diagnostics, derived=derived,
         bootstrap={"n": settings["bootstrap"], "unit": settings["bootstrap_unit"],
+                   "dof": draws["dof"],
                    "n_units": draws["n_units"], "n_failed": draws["info"]["n_failed"],
                    "parameters": list(law.natural), "params": draws["natural"]},
         settings={**settings, "starts": "custom" if starts is not None else "law default"},
@@ -88,7 +89,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
         fit_intervals=fit_intervals, n_filtered=prep.n_filtered, n_input=prep.n_input,
         at_bound=parameters_at_bounds(law, point.theta),
         identification=identification(law, Xs, logy, point.theta, settings["huber_delta"]),
-        observation_noise=observation_noise(resid, prep.X, law.n_params), law_ref=law_ref,
+        observation_noise=observation_noise(resid, prep.X, law.n_params),
+        x_range={c: [float(v.min()), float(v.max())] for c, v in zip(prep.x_cols, prep.X)}, law_ref=law_ref,
     )
 
 
@@ -133,46 +135,48 @@ def _to_law_coordinates(law, theta_scaled, scales):
 
 
 def _bootstrap(law, prep, settings, point, scales, Xs, logy) -> dict:
-    """{theta (B, P), natural (B, P), n_units, info}: the refits of B resamples (B = settings['bootstrap'])."""
+    """{theta (B, P), natural (B, P), n_units, dof, info}: the refits of B resamples (B = settings['bootstrap']) of
+    the units, each resample keeping every size (bootstrap.resample_weights), drawn and refitted in chunks."""
     B, P = int(settings["bootstrap"]), law.n_params
     if B <= 0:
         return {"theta": np.empty((0, P)), "natural": np.empty((0, P)), "n_units": prep.y.size,
-                "info": {"n_failed": 0, "n_not_converged": 0}}
-    rng = np.random.default_rng(int(settings["seed"]))
-    W, n_units = boot.resample_weights(prep.y.size, prep.groups, B, rng)
-    scaled, info = boot.refit_checked(law, Xs, logy, settings["huber_delta"], point, W, settings,
-                                      np.random.default_rng([int(settings["seed"]), 2]))
+                "info": {"n_failed": 0, "n_not_converged": 0}, "dof": None}
+    draw = boot.Resamples(prep.y.size, prep.groups, int(settings["seed"]), levels(prep.X[0]))
+    scaled, info = boot.bootstrap_refits(law, Xs, logy, settings["huber_delta"], point, settings, draw, B,
+                                         np.random.default_rng([int(settings["seed"]), 2]))
     theta = _to_law_coordinates(law, scaled, scales)
-    return {"theta": theta, "natural": law.to_natural(theta), "n_units": n_units, "info": info}
+    return {"theta": theta, "natural": law.to_natural(theta), "n_units": draw.n_units, "info": info,
+            "dof": max(draw.n_units - P, 1)}
 
 
 def _jackknife(law, prep, settings, point, scales, Xs, logy) -> dict | None:
     if int(settings["bootstrap"]) <= 0:
         return None
-    W = boot.jackknife_weights(prep.y.size, prep.groups)
-    scaled, _, _ = boot.refit(law, Xs, logy, settings["huber_delta"], point, W, settings)
+    draw = boot.Jackknife(prep.y.size, prep.groups)
+    scaled, *_ = boot.refit_all(law, Xs, logy, settings["huber_delta"], point, settings, draw, draw.n_units,
+                                point.local_optima)
     theta = _to_law_coordinates(law, scaled, scales)
     return {"theta": theta, "natural": law.to_natural(theta)}
 
 
 def _intervals(law, prep, settings, theta, nat, draws, jack):
     """Intervals of the reported parameters, the fitted parameters and every derived quantity."""
-    ci = float(settings["ci"])
+    ci, dof = float(settings["ci"]), draws["dof"]
 
     def column(values, i):
         return None if values is None else values[:, i]
 
     jn, jt = (jack["natural"], jack["theta"]) if jack else (None, None)
-    intervals = {n: boot.interval(draws["natural"][:, i], ci, nat[i], column(jn, i))
+    intervals = {n: boot.interval(draws["natural"][:, i], ci, nat[i], column(jn, i), dof)
                  for i, n in enumerate(law.natural)}
-    fit_intervals = {n: boot.interval(draws["theta"][:, i], ci, theta[i], column(jt, i))
+    fit_intervals = {n: boot.interval(draws["theta"][:, i], ci, theta[i], column(jt, i), dof)
                      for i, n in enumerate(law.params)}
     point = derived_quantities(law, nat[None, :], settings, prep.x_cols, theta[None, :])
     boot_derived = derived_quantities(law, draws["natural"], settings, prep.x_cols, draws["theta"])
     jack_derived = derived_quantities(law, jn, settings, prep.x_cols, jt) if jack else {}
     derived = {
-        name: {"value": float(value[0]),
-               "interval": boot.interval(boot_derived.get(name, []), ci, float(value[0]), jack_derived.get(name))}
+        name: {"value": float(value[0]), "interval": boot.interval(boot_derived.get(name, []), ci, float(value[0]),
+                                                                   jack_derived.get(name), dof)}
         for name, value in point.items()
     }
     return intervals, fit_intervals, derived

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import FitError
+from .errors import UnfittableError
 from .optimize import CONVERGED, Objective, Status, newton_batch, polish_scipy
 
 RACE = (4, 4, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch)
@@ -16,6 +16,7 @@ FINISH_TOP = 8  # the best distinct end points that stopped short of convergence
 CHECK_PRUNED = 64  # pruned starts, drawn at random, run to the end: a check that racing did not drop the best basin
 FINISH_ITERATIONS = 1000
 CANDIDATES = 16
+COARSE_ROWS = 16384  # beyond this many rows the start grid is searched on a random subset of this size first
 
 
 @dataclass
@@ -34,13 +35,26 @@ def input_scales(law, X) -> np.ndarray:
 
 
 def point_fit(law, X, y, settings, starts=None):
-    """Fit on raw arrays. Returns (theta in the law's own coordinates, PointFit, scales, scaled X, log y)."""
+    """Fit on raw arrays. Returns (theta in the law's own coordinates, PointFit, scales, scaled X, log y).
+    Beyond COARSE_ROWS rows every start is run on a random COARSE_ROWS of them first, and only the distinct end
+    points of that search (`PointFit.candidates`) on all the rows: the basins do not depend on having every row."""
     scales = input_scales(law, X)
     Xs = X / scales[:, None]
     logy = np.log(y)
     if starts is None:
         starts = np.asarray(law.starts(Xs, logy), dtype=float)
+    coarse = None
+    if logy.size > COARSE_ROWS and starts.shape[0] > CANDIDATES:
+        rows = np.sort(np.random.default_rng(0).choice(logy.size, COARSE_ROWS, replace=False))
+        coarse = multistart(law, Xs[:, rows], logy[rows], settings["huber_delta"], starts, settings)
+        starts = coarse.candidates
     point = multistart(law, Xs, logy, settings["huber_delta"], starts, settings)
+    if coarse is not None:
+        point.diagnostics = {**coarse.diagnostics, "coarse_rows": COARSE_ROWS,
+                             "refined": {k: point.diagnostics[k] for k in ("n_starts", "n_starts_at_optimum",
+                                                                            "converged", "polish", "grad_norm")}}
+        point.diagnostics["converged"] = point.diagnostics["refined"]["converged"]
+        point.diagnostics["grad_norm"] = point.diagnostics["refined"]["grad_norm"]
     theta = law.unscale(point.theta, scales) if law.scale_inputs else point.theta
     return theta, point, scales, Xs, logy
 
@@ -59,7 +73,7 @@ def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit
     objective = Objective(law, Xs, logy, delta, weights)
     res, optimizer = run_starts(law, objective, starts, settings, race=starts.shape[0] > 1)
     if not np.isfinite(res.f).any():
-        raise FitError(f"law {law.name!r}: no starting point gave a finite objective on this data")
+        raise UnfittableError(f"law {law.name!r}: no starting point gave a finite objective on this data")
     pruned = res.status == Status.PRUNED
     check = _finish(law, objective, res, settings)
     finite = np.isfinite(res.f)

@@ -35,8 +35,8 @@ def gauss_newton(law, theta, X, logy, W, delta, curvature="irls"):
         c = np.where(a <= delta, 1.0, delta / np.maximum(a, 1e-300))
         if W is not None:
             h, psi, c = h * W, psi * W, c * W
-        g = np.einsum("sn,snp->sp", psi, J)
-        H = np.einsum("snp,snq->spq", J * c[:, :, None], J)
+        g = np.matmul(psi[:, None, :], J)[:, 0, :]  # batched BLAS, much faster than einsum here
+        H = np.matmul(np.swapaxes(J * c[:, :, None], 1, 2), J)
     return h.sum(axis=1), g, H
 
 
@@ -66,6 +66,7 @@ class Objective:
         else the Gauss-Newton matrix with IRLS weights (`gauss_newton`). Chunked so that no temporary holds more
         than about CHUNK_ELEMENTS numbers, whatever the number of rows."""
         S = theta.shape[0]
+        idx = np.arange(S) if idx is None else idx
         W = None
         if not (self.weights.ndim == 1 and np.all(self.weights == 1)):
             W = self.weights[None, :] if self.weights.ndim == 1 else self.weights[idx]
@@ -90,13 +91,13 @@ class Objective:
     def value_grad(self, theta, idx=None):
         """(S,) objective and (S, P) gradient; chunked to bound memory."""
         S, P = theta.shape
+        idx = np.arange(S) if idx is None else idx
         n = self.logy.shape[0]
         chunk = max(1, int(4e6 // max(1, n * P)))
         if chunk < S:
             fs, gs = [], []
             for lo in range(0, S, chunk):
-                sub = None if idx is None else idx[lo : lo + chunk]
-                f, g = self.value_grad(theta[lo : lo + chunk], sub if sub is not None else None)
+                f, g = self.value_grad(theta[lo : lo + chunk], idx[lo : lo + chunk])
                 fs.append(f)
                 gs.append(g)
             return np.concatenate(fs), np.concatenate(gs)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import table as tbl
-from .bootstrap import MIN_DRAWS
+from .bootstrap import MIN_DRAWS, widen
 from .errors import FitInputError
 from .result import FitResult
 
+EXTRAPOLATION_LIMIT = 1.0  # decades outside the fitted range of an input beyond which predict warns (10x)
 NOISE_METHOD = ("residuals of the fit: sqrt(sum of squared log residuals / (n - parameters)), which holds the "
                 "seed-to-seed noise and any size-to-size departure from the law, both of which a new run meets")
 
@@ -63,10 +64,11 @@ def predict(fit_result, at, ci=None, intervals=True):
     """Predict y at `at` ({x column or law input: value or array}).
 
     Returns {"x": {col: array}, "value": array, "confidence_interval": (lo, hi), "prediction_interval": (lo, hi),
-    "ci": ci}: the confidence interval is the percentile band of the bootstrap draws of the fitted curve (where the
-    mean loss of runs at x lies); the prediction interval is where one new run at x lands: those draws convolved with
-    the observation noise (Student t with the fit's residual degrees of freedom, on the log scale). NaN where there
-    are fewer than MIN_DRAWS finite draws, or intervals=False."""
+    "ci": ci}. The confidence interval is the percentile band of the bootstrap draws of the fitted curve (where the
+    mean loss of runs at x lies), the draws widened about the fit by t_dof/z like every interval of the fit. The
+    prediction interval is where one new run at x lands: those draws convolved with the observation noise (Student t
+    with the fit's residual degrees of freedom, on the log scale). NaN where there are fewer than MIN_DRAWS finite
+    draws, or intervals=False."""
     if not isinstance(fit_result, FitResult):
         from .persist import load_fit
 
@@ -80,18 +82,48 @@ def predict(fit_result, at, ci=None, intervals=True):
         tbl.check_values(row, col, positive)
     value = law.predict(fit_result.theta[None, :], X)[0]
     nan = np.full_like(value, np.nan)
+    decades = extrapolation(fit_result, X)
     out = {"x": dict(zip(fit_result.x, arrays)), "value": value, "confidence_interval": (nan, nan),
-           "prediction_interval": (nan, nan), "ci": ci}
+           "prediction_interval": (nan, nan), "ci": ci, "extrapolation_decades": decades,
+           "warnings": extrapolation_warnings(fit_result, X, decades)}
     if not intervals:
         return out
-    draws = _curve_draws(fit_result, X)  # (B, n) log predictions
+    draws = _curve_draws(fit_result, X)  # (B, n) log predictions, widened for the units' degrees of freedom
     if draws is not None:
+        draws = widen(draws, np.log(value)[None, :], ci, fit_result.bootstrap.get("dof"))
         q = [50 * (1 - ci), 100 - 50 * (1 - ci)]
         out["confidence_interval"] = tuple(np.exp(np.percentile(draws, q, axis=0)))
     noise = fit_result.observation_noise or {}
     if noise.get("sigma") and noise.get("dof"):
         centres = draws if draws is not None else np.log(value)[None, :]
         out["prediction_interval"] = _noisy_quantiles(centres, noise["sigma"], noise["dof"], ci)
+    return out
+
+
+def extrapolation(fit_result, X) -> dict:
+    """{x column: decades outside the fitted range} per point: log10(x / largest fitted) above it, -log10(smallest
+    fitted / x) below it (negative), 0 inside. Empty for a fit that did not record its range."""
+    out = {}
+    for col, row in zip(fit_result.x, X):
+        if col not in fit_result.x_range or not np.all(row > 0):
+            continue
+        lo, hi = fit_result.x_range[col]
+        with np.errstate(all="ignore"):
+            out[col] = np.where(row > hi, np.log10(row / hi), np.where(row < lo, -np.log10(lo / row), 0.0))
+    return out
+
+
+def extrapolation_warnings(fit_result, X, decades) -> list[str]:
+    """One sentence per input and point more than EXTRAPOLATION_LIMIT decades outside the fitted range."""
+    out = []
+    for col, row in zip(fit_result.x, X):
+        lo, hi = fit_result.x_range.get(col, (None, None))
+        for value, d in zip(row, decades.get(col, [])):
+            if abs(d) > EXTRAPOLATION_LIMIT:
+                side, edge = ("above the largest", hi) if d > 0 else ("below the smallest", lo)
+                out.append(f"{col}={value:g} is {abs(d):.1f} decades {side} fitted {col} ({edge:g}): the law is "
+                           f"extrapolated {10 ** abs(d):.3g}x beyond its runs, more than the {EXTRAPOLATION_LIMIT:g}"
+                           " decade (10x) the data can vouch for; treat the value and its intervals as a guess")
     return out
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import table as tbl
-from .errors import FitInputError, NotEnoughDataError
+from .errors import FitInputError, UnfittableError
 
 
 def listify(value) -> list:
@@ -42,6 +42,9 @@ def levels(values) -> np.ndarray:
     return level
 
 
+MAX_LISTED = 200  # run ids listed per exclusion reason (the count is always complete)
+
+
 @dataclass
 class Prepared:
     X: np.ndarray  # (k, n) raw x values
@@ -51,6 +54,7 @@ class Prepared:
     y_col: str
     n_excluded: int
     excluded: dict  # {reason: count}
+    excluded_runs: dict  # {reason: [run ids]} (at most MAX_LISTED each)
     n_filtered: int  # rows removed by `where`
     n_input: int  # rows read
 
@@ -67,9 +71,12 @@ def prepare(data, law, x, y, settings) -> Prepared:
     frame = tbl.apply_derive(frame, listify(settings.get("derive")))
     frame = tbl.apply_where(frame, listify(settings.get("where")))
     n_filtered = n_input - len(frame)
+    if not len(frame):
+        where = f" match {' and '.join(listify(settings.get('where')))}" if settings.get("where") else ""
+        raise UnfittableError(f"no rows{where}: {n_input} row(s) read, nothing to fit")
     frame, excluded = _exclude(frame, y, int(settings.get("drop_top_y") or 0))
-    if len(frame) < law.n_params:  # before reading columns: a sweep whose runs all failed may lack them
-        raise NotEnoughDataError(_not_enough(law, len(frame), excluded), excluded)
+    if len(frame) < law.n_params:  # before reading columns: a sweep whose runs all failed may not have them
+        _check_enough(law, np.empty((len(x_cols), len(frame))), np.empty(len(frame)), x_cols, excluded)
     index = list(frame.index)
     X = np.stack([tbl.column_values(frame, c, "x") for c in x_cols])
     yv = tbl.column_values(frame, y, "y")
@@ -78,41 +85,53 @@ def prepare(data, law, x, y, settings) -> Prepared:
     tbl.check_values(yv, y, True, index)
     _check_enough(law, X, yv, x_cols, excluded)
     return Prepared(X, yv, _groups(frame, settings.get("bootstrap_unit", "run")), x_cols, y,
-                    sum(excluded.values()), excluded, n_filtered, n_input)
+                    sum(len(ids) for ids in excluded.values()), {k: len(v) for k, v in excluded.items()},
+                    {k: v[:MAX_LISTED] for k, v in excluded.items()}, n_filtered, n_input)
+
+
+def run_ids(frame) -> list:
+    """What names a run in the report: run_id, else run_path, else the row's index."""
+    for column in ("run_id", "run_path"):
+        if column in frame.columns:
+            return frame[column].astype(str).tolist()
+    return [str(i) for i in frame.index]
 
 
 def _exclude(frame, y, drop_top_y):
-    """Drop runs whose status is not ok, then the drop_top_y largest y; return the rest and {reason: count}."""
-    excluded: dict[str, int] = {}
+    """Drop runs whose status is not ok, then the drop_top_y largest y; return the rest and {reason: [run ids]}."""
+    excluded: dict[str, list] = {}
     if "status" in frame.columns:
         status = frame["status"].astype(str)
-        for value, count in status[status != "ok"].value_counts().items():
-            excluded[f"status={value}"] = int(count)
+        for value in sorted(set(status[status != "ok"])):
+            excluded[f"status={value}"] = run_ids(frame[status == value])
         frame = frame[status == "ok"]
     if drop_top_y:
         ys = tbl.column_values(frame, y, "y")
         if drop_top_y >= len(frame):
             raise FitInputError(f"--drop-top-y {drop_top_y} would drop all {len(frame)} rows")
         order = np.argsort(ys, kind="stable")
+        excluded["drop_top_y"] = run_ids(frame.iloc[np.sort(order[len(frame) - drop_top_y :])])
         frame = frame.iloc[np.sort(order[: len(frame) - drop_top_y])]
-        excluded["drop_top_y"] = drop_top_y
     return frame, excluded
 
 
-def _not_enough(law, n, excluded) -> str:
-    left_out = f" ({', '.join(f'{count} {reason}' for reason, count in excluded.items())} left out)" if excluded else ""
-    return (f"{n} point(s) after filtering{left_out} but law {law.name!r} has {law.n_params} parameters "
-            f"({', '.join(law.natural)}); need at least {law.n_params}")
-
-
 def _check_enough(law, X, y, x_cols, excluded):
+    """Enough usable runs for the law, else UnfittableError saying what is missing and what was left out."""
     n = y.shape[0]
+    left_out = "; excluded: " + ", ".join(f"{len(v)} {k}" for k, v in excluded.items()) if excluded else ""
     if n < law.n_params:
-        raise NotEnoughDataError(_not_enough(law, n, excluded), excluded)
+        raise UnfittableError(
+            f"{n} usable point(s) but law {law.name!r} has {law.n_params} parameters "
+            f"({', '.join(law.natural)}); need at least {law.n_params}{left_out}", excluded)
     for col, values in zip(x_cols, X):
         if np.unique(values).size < 2:
-            raise NotEnoughDataError(f"x column {col!r} has a single distinct value ({values[0]!r}) among the usable "
-                                     "rows; nothing to fit", excluded)
+            raise UnfittableError(f"x column {col!r} has a single distinct value ({values[0]!r}) among the usable "
+                                  f"runs; nothing to fit{left_out}", excluded)
+    distinct = np.unique(X.T, axis=0).shape[0]
+    if distinct < law.n_params:
+        raise UnfittableError(
+            f"{distinct} distinct {'/'.join(x_cols)} point(s) but law {law.name!r} has {law.n_params} parameters: "
+            f"replicates do not identify it{left_out}", excluded)
 
 
 def _groups(frame, unit):

@@ -21,7 +21,7 @@ class FitResult:
     objective: float
     n_points: int
     n_excluded: int
-    excluded: dict
+    excluded: dict  # reason -> count
     rms_log_residual: float
     rms_log_residual_of_means: float
     information_criteria: dict  # aic, aicc, bic of a least-squares fit on the size means, with n_eff and method
@@ -33,11 +33,14 @@ class FitResult:
     data_hash: str
     fit_params: dict = field(default_factory=dict)
     fit_intervals: dict = field(default_factory=dict)
+    excluded_runs: dict = field(default_factory=dict)  # reason -> [run ids] (run_id, run_path or row)
     n_filtered: int = 0
     n_input: int = 0
     at_bound: dict = field(default_factory=dict)  # reported name -> {side, bound, fit_parameter}
     identification: dict = field(default_factory=dict)  # hessian_condition, weakly_identified, weakest_direction
     observation_noise: dict = field(default_factory=dict)  # sigma, dof, method (for prediction intervals)
+    x_range: dict = field(default_factory=dict)  # x column -> [min, max] of the fitted runs
+    status: str = "ok"  # "ok"; an unfittable sweep's record says "unfittable" (persist.unfittable_record)
     law_ref: str | None = None  # 'module:NAME' of a law from outside the catalogue, so load_fit can find it
 
     @property

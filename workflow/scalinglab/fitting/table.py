@@ -19,15 +19,16 @@ def read_table(path):
     if not path.is_file():
         raise FitInputError(f"data file not found: {path}")
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt"):
-        return pd.read_csv(path)
-    if suffix == ".tsv":
-        return pd.read_csv(path, sep="\t")
-    if suffix == ".json":
-        return pd.read_json(path)
-    raise FitInputError(f"cannot read {path}: use a .csv, .tsv, .json or .parquet file")
+    readers = {".parquet": pd.read_parquet, ".pq": pd.read_parquet, ".csv": pd.read_csv, ".txt": pd.read_csv,
+               ".tsv": lambda p: pd.read_csv(p, sep="\t"), ".json": pd.read_json}
+    if suffix not in readers:
+        raise FitInputError(f"cannot read {path}: use a .csv, .tsv, .json or .parquet file")
+    if path.stat().st_size == 0:
+        raise FitInputError(f"data file {path} is empty: no header, no rows")
+    try:
+        return readers[suffix](path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError, OSError) as error:
+        raise FitInputError(f"cannot read {path} as {suffix[1:]}: {str(error).splitlines()[0]}") from None
 
 
 def as_frame(data):
@@ -132,15 +133,24 @@ def apply_where(frame, specs):
     return frame
 
 
-def column_values(frame, column, role):
+def require_column(frame, column, role):
     if column not in frame.columns:
         raise FitInputError(
             f"missing {role} column {column!r}; the table has columns: {', '.join(map(str, frame.columns))}"
         )
+
+
+def column_values(frame, column, role):
+    require_column(frame, column, role)
     try:
         return frame[column].to_numpy(dtype=float)
     except (TypeError, ValueError):
-        raise FitInputError(f"{role} column {column!r} is not numeric (e.g. {frame[column].iloc[0]!r})") from None
+        import pandas as pd
+
+        raw = frame[column]
+        bad = raw[pd.to_numeric(raw, errors="coerce").isna() & raw.notna()]
+        raise FitInputError(f"{role} column {column!r} is not numeric: {len(bad)} value(s) are not numbers, first "
+                            f"{bad.iloc[0]!r} at row {bad.index[0]}") from None
 
 
 def check_values(values, column, positive, index=None):

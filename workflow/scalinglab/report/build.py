@@ -11,7 +11,7 @@ import numpy as np
 
 from ..fitting import FitInputError, isoflop
 from . import figures as F
-from .fits import SweepFit, fmt, fmt_interval, headline
+from .fits import SweepFit, Unfittable, fmt, fmt_interval, headline
 
 MAX_RUN_ROWS = 300  # beyond this the runs table lists only runs that are not ok, plus a summary
 
@@ -37,6 +37,7 @@ class Sweep:
     accuracy: list[dict] = field(default_factory=list)
     isoflop: dict | None = None
     notes: list[str] = field(default_factory=list)
+    unfittable: list[dict] = field(default_factory=list)  # laws that could not be fitted: why, runs left out
     ci: float = 0.95  # the level of the intervals in the law comparison (the fits')
 
 
@@ -58,14 +59,11 @@ def references_for(config: dict, name: str) -> list[dict]:
     return list(block.get("references") or [])
 
 
-def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config: dict, unfitted=()) -> Sweep:
+def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config: dict) -> Sweep:
     status = runs["status"].fillna("unknown").value_counts().to_dict() if "status" in runs else {"ok": len(runs)}
     sweep = Sweep(name=name, kind=kind, n_runs=len(runs), status_counts=status)
-    for record in unfitted:  # scalinglab fit --if-unfittable record: the law could not be fitted; say why
-        sweep.notes.append(f"law {record.law} was not fitted: {record.reason}")
-    if unfitted:
-        sweep.notes += excluded_runs(runs)
-    fits = sorted(fits, key=lambda f: f.law)
+    sweep.unfittable = [_unfittable_row(f, runs) for f in fits if isinstance(f, Unfittable)]
+    fits = sorted((f for f in fits if isinstance(f, SweepFit)), key=lambda f: f.law)
     one_d = [f for f in fits if len(f.result.x) == 1]
     two_d = [f for f in fits if len(f.result.x) == 2]
     _fit_figures(sweep, runs, one_d, two_d, references_for(config, name))
@@ -79,21 +77,6 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config:
         sweep.laws.append(_comparison_row(fit))
         sweep.params.append(_parameter_table(fit, _references_of(references_for(config, name), fit.law)))
     return sweep
-
-
-def excluded_runs(runs, most: int = 10) -> list[str]:
-    """'RUN_PATH: STATUS (why)' for the runs a fit left out (status other than ok), the first `most` of them."""
-    if "status" not in runs:
-        return []
-    left_out = runs[runs["status"].astype(str) != "ok"]
-    lines = []
-    for _, run in left_out.head(most).iterrows():
-        why = next((str(run[c]) for c in ("error", "divergence_rule") if c in run and isinstance(run[c], str)), "")
-        lines.append(f"excluded {run.get('run_path', run.get('run_id', '?'))}: {run['status']}"
-                     + (f" ({why})" if why else ""))
-    if len(left_out) > most:
-        lines.append(f"and {len(left_out) - most} more excluded run(s)")
-    return lines
 
 
 def _fit_figures(sweep, runs, one_d, two_d, references):
@@ -193,6 +176,22 @@ def _accuracy(sweep, runs):
             vals = group[col].astype(float).dropna()
             row[split] = f"{vals.mean():.3f} ± {vals.std(ddof=0):.3f}" if len(vals) else "—"
         sweep.accuracy.append(row)
+
+
+def _unfittable_row(record: Unfittable, runs, most: int = 10) -> dict:
+    """Why the law could not be fitted, and each reason's runs: their ids, and for the first few what the run
+    record says went wrong (its error, or the divergence rule that fired)."""
+    excluded = []
+    for reason, ids in record.excluded_runs.items():
+        why = []
+        if "run_id" in runs:
+            for _, run in runs[runs["run_id"].astype(str).isin(ids)].head(most).iterrows():
+                text = next((str(run[c]) for c in ("error", "divergence_rule") if c in run and isinstance(run[c], str)),
+                            "")
+                why.append(f"{run.get('run_path', run['run_id'])}" + (f": {text}" if text else ""))
+        excluded.append({"reason": reason, "count": record.excluded.get(reason, len(ids)), "runs": ", ".join(ids),
+                         "why": why})
+    return {"law": record.law, "reason": record.reason, "excluded": excluded}
 
 
 def _comparison_row(fit: SweepFit) -> dict:
@@ -339,5 +338,7 @@ def _sum(series, digits=4):
     return fmt(values.sum(), digits) if len(values) else "—"
 
 
-def headlines(fits: list[SweepFit]) -> list[str]:
-    return [headline(fit) for fit in sorted(fits, key=lambda f: (f.sweep, _backtest(f)))]
+def headlines(fits: list) -> list[str]:
+    fitted = [f for f in fits if isinstance(f, SweepFit)]
+    lines = [headline(fit) for fit in sorted(fitted, key=lambda f: (f.sweep, _backtest(f)))]
+    return lines + [f"{f.sweep}: {f.law} could not be fitted: {f.reason}" for f in fits if isinstance(f, Unfittable)]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fitting import FitResult, load_fit
+from ..fitting.persist import read_fit_json
 
 # Parameter names that are exponents: the headline quotes these first.
 EXPONENT_NAMES = ("alpha", "beta", "gamma", "c", "c0", "c1", "alpha_N", "alpha_D")
@@ -15,7 +16,7 @@ EXPONENT_NAMES = ("alpha", "beta", "gamma", "c", "c0", "c1", "alpha_N", "alpha_D
 
 @dataclass
 class SweepFit:
-    sweep: str  # results/STUDY/fits/SWEEP/LAW.json
+    sweep: str  # results/fits/SWEEP/LAW.json
     path: str
     result: FitResult
 
@@ -25,27 +26,28 @@ class SweepFit:
 
 
 @dataclass
-class Unfitted:
-    """A law that could not be fitted to a sweep (`scalinglab fit --if-unfittable record`): the report says why."""
+class Unfittable:
+    """A sweep the law could not be fitted to (`scalinglab fit --if-unfittable record`): why, and the runs left out."""
 
     sweep: str
+    path: str
     law: str
     reason: str
-    excluded: dict
+    excluded_runs: dict  # reason -> [run ids]
+    excluded: dict  # reason -> count
 
 
-def load_fits(paths) -> tuple[list[SweepFit], list[Unfitted]]:
-    """The fits, and the records of laws that could not be fitted."""
-    from ..fitting.persist import _read, is_unfitted
-
-    fits, unfitted = [], []
+def load_fits(paths) -> list[SweepFit | Unfittable]:
+    """The fits of a study, and the records of those that could not be made."""
+    out = []
     for path in paths:
-        record = _read(path)
-        if is_unfitted(record):
-            unfitted.append(Unfitted(Path(path).parent.name, record["law"], record["reason"], record["excluded"]))
+        sweep, d = Path(path).parent.name, read_fit_json(path)
+        if d.get("status") == "unfittable":
+            out.append(Unfittable(sweep, str(path), d["law"], d.get("reason", ""), d.get("excluded_runs") or {},
+                                  d.get("excluded") or {}))
         else:
-            fits.append(SweepFit(Path(path).parent.name, str(path), load_fit(record)))
-    return fits, unfitted
+            out.append(SweepFit(sweep, str(path), load_fit(d)))
+    return out
 
 
 def fmt(value, digits: int = 4) -> str:

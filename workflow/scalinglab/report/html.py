@@ -30,15 +30,13 @@ def group_fits(fits: list) -> dict[str, list]:
     return grouped
 
 
-def report_context(metrics, curves, fits: list, config: dict, provenance: dict | None = None,
-                   unfitted: list = ()) -> dict:
+def report_context(metrics, curves, fits: list, config: dict, provenance: dict | None = None) -> dict:
     F.setup("notebook")
     grouped = group_fits(fits)
-    not_fitted = group_fits(unfitted)
     sweeps, n_figures = [], 0
     for name, kind in build.sweep_order(metrics, fits, config):
         runs = metrics[metrics["sweep"].astype(str) == name] if "sweep" in metrics else metrics.iloc[0:0]
-        plan = build.plan_sweep(name, kind, runs, curves, grouped.get(name, []), config, not_fitted.get(name, []))
+        plan = build.plan_sweep(name, kind, runs, curves, grouped.get(name, []), config)
         rendered = []
         for index, figure in enumerate(plan.figures):
             rendered.append({"id": f"fig-{F.slug(name)}-{figure.kind}-{index}", "title": figure.title,
@@ -71,6 +69,6 @@ def _status_summary(metrics) -> list[dict]:
     return list(rows.values())
 
 
-def render_report(metrics, curves, fits, config, provenance=None, unfitted=()) -> str:
-    context = report_context(metrics, curves, fits, config, provenance, unfitted)
+def render_report(metrics, curves, fits, config, provenance=None) -> str:
+    context = report_context(metrics, curves, fits, config, provenance)
     return environment().get_template("report.html.j2").render(**context)
