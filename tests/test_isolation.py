@@ -163,12 +163,12 @@ def test_a_sweep_whose_runs_all_failed_does_not_block_the_report(tmp_path):
     assert done.returncode == 0, done.stderr[-4000:]
     paths = StudyPaths("doomed")
     record = json.loads((tmp_path / paths.fit("fails", "saturating_power")).read_text())
-    assert record["fitted"] is False and record["excluded"] == {"status=failed": 3}
-    assert "0 point(s) after filtering (3 status=failed left out)" in record["reason"]
+    assert record["status"] == "unfittable" and record["excluded"] == {"status=failed": 3}
+    assert "0 usable point(s)" in record["reason"] and "3 status=failed" in record["reason"]
     assert json.loads((tmp_path / paths.fit("iris_width", "saturating_power")).read_text())["params"]
     html = (tmp_path / paths.report).read_text()
-    assert "law saturating_power was not fitted" in html
-    assert "excluded fails/w4/60-samples/seed0: failed (" in html and "InjectedFailure" in html
+    assert "saturating_power could not be fitted to this sweep" in html
+    assert "fails/w4/60-samples/seed0: " in html and "InjectedFailure" in html
 
 
 def test_the_old_layout_is_refused_with_the_command_that_moves_it(study_a, tmp_path):
