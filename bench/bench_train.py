@@ -6,8 +6,8 @@
 1. Peak: best-of-3 fp32 matmul GFLOP/s on one thread (n = 512, 1024, 2048), measured in this run before and after
    the training measurements; the higher is the reference (the machines are shared: compare figures of one run).
 2. Efficiency: the study's largest GPT trains --steps optimizer steps through the real loop
-   (`scalinglab.trainers.builtin.train_loop`); achieved FLOP/s = measured FLOPs (torch.utils.flop_counter) / time in
-   training steps. Goal: >= 65% of the one-core peak.
+   (`scalinglab.trainers.builtin.train_loop`), after 10 untimed warm-up steps; achieved FLOP/s = measured FLOPs
+   (torch.utils.flop_counter) / time in training steps. Goal: >= 65% of the one-core peak.
 3. Small models: the smallest GPT's time per step, and the share of it spent outside forward and backward (batch,
    clipping, AdamW, bookkeeping: the per-step Python overhead).
 4. The whole-split final evaluation (validation and test) of the largest GPT against its full run's training time.
@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 EFFICIENCY_GOAL = 0.65
+WARMUP_STEPS = 10
 FIRST_STEP_GOAL_S = 2.0
 COMMAND = "python bench/bench_train.py"
 
@@ -75,17 +76,19 @@ def gpt_runs(config_path: str, data_root: Path) -> tuple[dict, dict, Path]:
 
 
 def train_steps(spec: dict, data_dir: Path, out_dir: Path, steps: int):
-    """(setup, progress, FLOPs per step, the full run's steps) after `steps` steps of the real loop (no
-    evaluations)."""
+    """(setup, progress, FLOPs per step, the full run's steps) after WARMUP_STEPS untimed steps and `steps` timed
+    steps of the real loop (no evaluations)."""
     from scalinglab.trainers import builtin
 
     short = copy.deepcopy(spec)
-    short["train"] = {**spec["train"], "steps": steps, "eval_points": 2, "eval_batches": 1}
+    short["train"] = {**spec["train"], "steps": WARMUP_STEPS + steps, "eval_points": 2, "eval_batches": 1}
     run = builtin.setup(short, data_dir, out_dir)
     planned = builtin.count_steps(spec, spec["train"], run.resolved["context"])  # the full run's
     run.evals = set()  # time the steps alone
-    progress = builtin.Progress()
-    builtin.train_loop(run, progress)
+    for s in range(WARMUP_STEPS):  # first calls allocate and warm caches: not the steady state a run lives in
+        builtin.train_step(run, s)
+    progress = builtin.Progress(step=WARMUP_STEPS)
+    builtin.train_loop(run, progress)  # times the steps after the warm-up
     return run, progress, builtin.measure_flops_per_step(run), planned
 
 
@@ -150,9 +153,10 @@ def measure(config: str, data_root: Path, steps: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run, progress, flops, planned = train_steps(largest, data_dir, tmp / "large", steps)
-        achieved = flops * progress.step / progress.train_s / 1e9
+        timed_steps = progress.step - WARMUP_STEPS
+        achieved = flops * timed_steps / progress.train_s / 1e9
         eval_s = whole_split_evaluation_s(run)
-        large_step_s = progress.train_s / progress.step
+        large_step_s = progress.train_s / timed_steps
         small_run, small_progress, small_flops, _ = train_steps(smallest, data_dir, tmp / "small", steps)
         small_step_s, small_overhead = step_overhead(small_run)
         peak_after = matmul_peak_gflops()

@@ -291,7 +291,8 @@ def train_loop(run: Setup, progress: Progress) -> None:
         evaluation = progress.step in run.evals
         checkpoint_due = progress.step == kill_step or (
             time.monotonic() - last_checkpoint >= interval and progress.step < run.steps)
-        if not (evaluation or checkpoint_due or len(pending) >= SYNC_EVERY or progress.first_step_s is None):
+        settle = evaluation or checkpoint_due or len(pending) >= SYNC_EVERY or progress.step == run.steps
+        if not (settle or progress.first_step_s is None):
             continue
         settle_losses(progress, pending)
         progress.train_s += time.perf_counter() - stretch
