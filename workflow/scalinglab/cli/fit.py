@@ -10,37 +10,27 @@ import sys
 HELP = "fit a scaling law to a CSV/parquet table (multi-start summed Huber, bootstrap intervals)"
 
 
-def count(text: str) -> int:
-    """argparse type: an integer >= 0."""
+def _number(text: str, kind, ok, what: str):
+    """argparse type: `text` parsed as `kind` (int or float) and checked by `ok`, else an error saying `what`."""
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; give a count >= 0 (0: none)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if kind is int else 'number'}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{text} {what}")
     return value
+
+
+def count(text: str) -> int:
+    return _number(text, int, lambda v: v >= 0, "is negative; give a count >= 0 (0: none)")
 
 
 def level(text: str) -> float:
-    """argparse type: a confidence level strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1 (exclusive), e.g. 0.95")
-    return value
+    return _number(text, float, lambda v: 0 < v < 1, "is not between 0 and 1 (exclusive), e.g. 0.95")
 
 
 def positive(text: str) -> float:
-    """argparse type: a number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not > 0")
-    return value
+    return _number(text, float, lambda v: v > 0, "is not > 0")
 
 
 def holdouts(text: str) -> list[int]:

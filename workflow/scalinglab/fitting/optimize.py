@@ -239,13 +239,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     cuts = set(np.cumsum(race).tolist()) if race else set()
     for it in range(max_iter):
         if it in cuts:
-            A = np.flatnonzero(active)
-            k = max(int(A.size * keep), min_keep)
-            if A.size > k:
-                survivors = np.zeros(A.size, bool)
-                survivors[race_survivors(x[A], f[A], k)] = True
-                active[A[~survivors]] = False
-                status[A[~survivors]] = Status.PRUNED
+            _prune(x, f, active, status, max(int(active.sum() * keep), min_keep))
         if race and it == sum(race):
             curvature = "exact"
             A = np.flatnonzero(active)
@@ -278,6 +272,16 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         status[stalled] = Status.LINE_SEARCH_STALLED
         active[stalled] = False
     return BatchResult(x=x, f=f, grad=g, iterations=iters, n_evals=int(n_evals), status=status)
+
+
+def _prune(x, f, active, status, k):
+    """A racing cut, in place: of the running starts, k continue (`race_survivors`), the rest become PRUNED."""
+    A = np.flatnonzero(active)
+    if A.size > k:
+        survivors = np.zeros(A.size, bool)
+        survivors[race_survivors(x[A], f[A], k)] = True
+        active[A[~survivors]] = False
+        status[A[~survivors]] = Status.PRUNED
 
 
 def _newton_direction(H, g, nu):
