@@ -53,6 +53,13 @@ def test_sections_present(report):
         assert re.search(rf'id="fig-[^"]*-{kind}-\d+"', report), kind
 
 
+def test_each_band_says_which_interval_it_is(report):
+    caption = report.split('id="fig-width-scaling-0"')[1].split("</figcaption>")[0]
+    assert "confidence band of the fitted curve" in caption and "prediction interval of one new run" in caption
+    assert "observation noise estimated from the residuals" in caption
+    assert "confidence band of the curve" in report and "prediction interval, new run" in report  # the legend
+
+
 def test_parameter_on_a_bound_is_flagged_next_to_it(report):
     table = report.split("Fitted parameters: power")[1].split("</table>")[0]
     row = next(r for r in table.split("<tr>") if r.startswith("<td>alpha"))

@@ -1,9 +1,11 @@
 """The law-fitting engine: multi-start summed-Huber fits vectorised across starts, bootstrap intervals, information
-criteria, extrapolation backtests, law comparison and compute-optimal allocation (approaches 2 and 3).
+criteria, extrapolation backtests, law comparison, prediction and compute-optimal allocation (approaches 2 and 3).
 
-Modules, one job each: ``prepare`` (table -> arrays), ``optimize`` (batched optimisers), ``multistart`` (the point
-fit), ``bootstrap``, ``backtest``, ``compare``, ``allocation``, ``predict``, ``result`` and ``persist`` (the fit
-JSON), and ``fit`` which runs them in order.
+Modules, one job each: ``prepare`` (table -> arrays, exclusions, levels), ``optimize`` (the batched Newton optimiser
+and its Status codes), ``multistart`` (the point fit: racing, finishing, the racing check), ``identify`` (bounds hit,
+weak identification), ``bootstrap`` (resampling, refits, basin check, intervals), ``backtest``, ``compare``
+(information criteria, ranking), ``allocation``, ``predict`` (confidence and prediction intervals, extrapolation),
+``result`` and ``persist`` (the fit JSON), and ``fit`` which runs them in order.
 
 Library API::
 
