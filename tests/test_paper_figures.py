@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_synthetic import make_study
 
@@ -20,10 +22,16 @@ def write(study, out_dir) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(out_dir).iterdir())}
 
 
-def test_every_figure_in_three_formats_and_deterministic(tmp_path):
-    study = make_study(tmp_path / "study")
-    first = write(study, tmp_path / "a")
-    second = write(study, tmp_path / "b")
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """The paper figures of the synthetic study, written twice into two folders: {folder: {file: sha256}}."""
+    root = tmp_path_factory.mktemp("paper")
+    study = make_study(root / "study")
+    return root, write(study, root / "a"), write(study, root / "b")
+
+
+def test_every_figure_in_three_formats_and_deterministic(written):
+    _, first, second = written
     stems = {name.rsplit(".", 1)[0] for name in first}
     assert {f"{stem}.{ext}" for stem in stems for ext in ("pdf", "png", "svg")} == set(first)
     for kind in ("width_scaling", "width_residuals", "width_learning_curves", "width_accuracy",
@@ -32,14 +40,13 @@ def test_every_figure_in_three_formats_and_deterministic(tmp_path):
     assert first == second, "regeneration changed bytes"
 
 
-def test_fixed_metadata_and_embedded_fonts(tmp_path):
-    study = make_study(tmp_path / "study")
-    write(study, tmp_path / "f")
-    pdf = (tmp_path / "f" / "width_scaling.pdf").read_bytes()
+def test_fixed_metadata_and_embedded_fonts(written):
+    folder = written[0] / "a"
+    pdf = (folder / "width_scaling.pdf").read_bytes()
     assert b"/CreationDate" not in pdf
     assert b"/FontFile2" in pdf  # TrueType fonts embedded (pdf.fonttype 42)
-    png = (tmp_path / "f" / "width_scaling.png").read_bytes()
+    png = (folder / "width_scaling.png").read_bytes()
     assert b"Software" not in png
-    svg = (tmp_path / "f" / "width_scaling.svg").read_text()
+    svg = (folder / "width_scaling.svg").read_text()
     assert "<dc:date>" not in svg
     assert "<text" not in svg  # glyphs embedded as paths
