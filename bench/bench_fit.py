@@ -1,7 +1,9 @@
-"""Benchmark: the batched 4,500-start Chinchilla fit vs a plain scipy reference, and 4,000 bootstrap refits.
+"""Benchmark: the batched 4,500-start Chinchilla fit vs a plain scipy reference, 4,000 bootstrap refits, and (in
+`lines`, for bench/run_all.py) `scalinglab fit` from the shell and on 1,000,000 rows.
 
     python bench/bench_fit.py                       # reference timed on a random subset of 300 starts, extrapolated
     python bench/bench_fit.py --reference-starts 4500   # the whole reference (about 5-6 minutes)
+    python bench/run_all.py --only fit                  # every line of this benchmark in bench/results.md
 
 Data: Epoch AI's extraction of Hoffmann et al. Figure 4 (tests/data/chinchilla_svg_extracted_data.csv), D = C/(6N),
 the 5 highest losses dropped (240 points). Objective: summed Huber (delta 1e-3) on log residuals, LSE form.
@@ -71,18 +73,12 @@ def reference(N, D, L, starts, delta=1e-3):
     return best
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reference-starts", type=int, default=300, help="random subset of the grid for the reference")
-    parser.add_argument("--bootstrap", type=int, default=4000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", help="also write the numbers here")
-    args = parser.parse_args(argv)
+def measure(reference_starts=300, bootstrap=4000, seed=0) -> dict:
+    """The batched fit (best of 3 after a warm-up) and the scipy loop on `reference_starts` random starts of the
+    grid (scaled to 4,500), both in this process, then `bootstrap` warm-started refits."""
     N, D, L = load()
     X = np.stack([N, D])
     settings = dict(DEFAULTS)
-
-    # Warm both sides first (imports, first-call allocations), then time the batched fit as the best of 3.
     t0 = time.perf_counter()
     point_fit(CHINCHILLA, X, L, settings)
     t_cold = time.perf_counter() - t0
@@ -92,67 +88,155 @@ def main(argv=None):
         t0 = time.perf_counter()
         theta, fastcore, *_ = point_fit(CHINCHILLA, X, L, settings)
         t_fast = min(t_fast, time.perf_counter() - t0)
-
-    rng = np.random.default_rng(args.seed)
-    k = min(args.reference_starts, len(HOFFMANN_GRID))
-    subset = (
-        HOFFMANN_GRID
-        if k == len(HOFFMANN_GRID)
-        else HOFFMANN_GRID[np.sort(rng.choice(len(HOFFMANN_GRID), k, replace=False))]
-    )
+    k = min(reference_starts, len(HOFFMANN_GRID))
+    rng = np.random.default_rng(seed)
+    subset = HOFFMANN_GRID if k == len(HOFFMANN_GRID) else HOFFMANN_GRID[np.sort(rng.choice(len(HOFFMANN_GRID), k,
+                                                                                           replace=False))]
     t0 = time.perf_counter()
-    ref_f, ref_x = reference(N, D, L, subset)
+    ref_f, _ = reference(N, D, L, subset)
     t_ref_subset = time.perf_counter() - t0
     t_ref = t_ref_subset * len(HOFFMANN_GRID) / k
-
-    W, _ = resample_weights(len(L), None, args.bootstrap, np.random.default_rng(args.seed))
-    Xs, logy = X, np.log(L)
+    W, _ = resample_weights(len(L), None, bootstrap, np.random.default_rng(seed))
     t0 = time.perf_counter()
-    boot, _, info = refit(CHINCHILLA, Xs, logy, 1e-3, fastcore, W, settings)
+    boot, _, info = refit(CHINCHILLA, X, np.log(L), 1e-3, fastcore, W, settings)
     t_boot = time.perf_counter() - t0
-
-    rel = abs(fastcore.objective - ref_f) / ref_f
-    nat = dict(zip(CHINCHILLA.natural, CHINCHILLA.to_natural(theta)))
     boot_nat = CHINCHILLA.to_natural(boot)
-    out = {
+    return {
         "cpus": os.cpu_count(),
         "batched_fit_s": t_fast,
         "batched_fit_first_call_s": t_cold,
         "batched_objective": fastcore.objective,
-        "batched_params": nat,
+        "batched_params": dict(zip(CHINCHILLA.natural, CHINCHILLA.to_natural(theta))),
         "n_starts_at_optimum": fastcore.diagnostics["n_starts_at_optimum"],
         "reference_starts_timed": k,
         "reference_subset_s": t_ref_subset,
         "reference_all_starts_s": t_ref,
         "reference_extrapolated": k < len(HOFFMANN_GRID),
         "reference_objective": ref_f,
-        "objective_rel_diff": rel,
+        "objective_rel_diff": abs(fastcore.objective - ref_f) / ref_f,
         "speedup": t_ref / t_fast,
-        "bootstrap_refits": args.bootstrap,
+        "bootstrap_refits": bootstrap,
         "bootstrap_s": t_boot,
         "bootstrap_failed": info["n_failed"],
-        "bootstrap_intervals": {
-            n: [float(v) for v in np.nanpercentile(boot_nat[:, i], [2.5, 97.5])]
-            for i, n in enumerate(CHINCHILLA.natural)
-        },
+        "bootstrap_intervals": {n: [float(v) for v in np.nanpercentile(boot_nat[:, i], [2.5, 97.5])]
+                                for i, n in enumerate(CHINCHILLA.natural)},
     }
-    print(f"batched 4,500-start fit:   {t_fast:8.2f} s   objective {fastcore.objective:.12g}"
-          f"   (best of 3 after a warm-up call; the first call, with imports, took {t_cold:.2f} s)")
-    print("   " + "  ".join(f"{n}={v:.6g}" for n, v in nat.items()))
-    note = (
-        f" (timed on a random subset of {k} starts, seed {args.seed}, scaled x{len(HOFFMANN_GRID) / k:.1f})"
-        if k < len(HOFFMANN_GRID)
-        else ""
-    )
-    print(f"scipy reference, 4,500:    {t_ref:8.2f} s{note}   objective {ref_f:.12g}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reference-starts", type=int, default=300, help="random subset of the grid for the reference")
+    parser.add_argument("--bootstrap", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args(argv)
+    out = measure(args.reference_starts, args.bootstrap, args.seed)
+    k = out["reference_starts_timed"]
+    print(f"batched 4,500-start fit:   {out['batched_fit_s']:8.2f} s   objective {out['batched_objective']:.12g}"
+          f"   (best of 3 after a warm-up call; the first call, with imports, took "
+          f"{out['batched_fit_first_call_s']:.2f} s)")
+    print("   " + "  ".join(f"{n}={v:.6g}" for n, v in out["batched_params"].items()))
+    note = (f" (timed on a random subset of {k} starts, seed {args.seed}, scaled x{len(HOFFMANN_GRID) / k:.1f})"
+            if out["reference_extrapolated"] else "")
+    print(f"scipy reference, 4,500:    {out['reference_all_starts_s']:8.2f} s{note}   objective "
+          f"{out['reference_objective']:.12g}")
+    rel = out["objective_rel_diff"]
     print(f"same optimum: relative difference {rel:.2e} ({'OK' if rel <= 1e-9 else 'DIFFERENT'} at 1e-9)")
-    print(f"speed ratio: {t_ref / t_fast:.1f}x (goal >= 100x)")
-    print(f"{args.bootstrap} bootstrap refits: {t_boot:.2f} s (goal <= 60 s on 2 cores), {info['n_failed']} failed")
+    print(f"speed ratio: {out['speedup']:.1f}x (goal >= 300x)")
+    print(f"{args.bootstrap} bootstrap refits: {out['bootstrap_s']:.2f} s (goal <= 5 s), "
+          f"{out['bootstrap_failed']} failed")
     for n, (lo, hi) in out["bootstrap_intervals"].items():
         print(f"   {n}: [{lo:.4g}, {hi:.4g}]")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     return 0
+
+
+# ---- the lines of bench/run_all.py ---------------------------------------------------------------------------------
+def _rows_table(n: int, folder: Path) -> Path:
+    """n rows of a saturating power law at distinct sizes (1e4 to 1e8), 1% noise, as parquet."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    N = np.exp(rng.uniform(np.log(1e4), np.log(1e8), n))
+    path = folder / f"rows{n}.parquet"
+    pd.DataFrame({"N": N, "loss": (1.7 + 400 * N**-0.34) * np.exp(rng.normal(0, 0.01, n))}).to_parquet(path)
+    return path
+
+
+def _timed_capped(command: list[str], cap_s: float) -> tuple[float, float, bool]:
+    """(wall s, peak RSS GiB, finished) of a child, killed at cap_s (its peak memory up to then is still read)."""
+    import signal
+    import subprocess
+
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finished = True
+    while True:
+        pid, _, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - start > cap_s:
+            process.send_signal(signal.SIGKILL)
+            _, _, usage = os.wait4(process.pid, 0)
+            finished = False
+            break
+        time.sleep(0.01)
+    return time.perf_counter() - start, usage.ru_maxrss / 2**20, finished
+
+
+def lines(mode: str) -> list:
+    """Rows of bench/results.md (bench/common.py's Line): mode quick, full or sizes."""
+    import tempfile
+
+    from common import growth_exponent, line, scalinglab_command, shell_wall
+
+    quick = mode == "quick"
+    out = []
+    cli = scalinglab_command()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        table = folder / "chinchilla.csv"
+        import pandas as pd
+
+        pd.read_csv(DATA).rename(columns={"Model Size": "N", "Training FLOP": "C"}).to_csv(table, index=False)
+        fit_cmd = cli + ["fit", str(table), "--law", "chinchilla", "--x", "N,D", "--y", "loss", "--derive",
+                         "D=C/(6*N)", "--drop-top-y", "5", "--bootstrap", "0", "--out", str(folder / "f.json")]
+        for holdouts, what in (("0", "no backtest"), ("1,2,3", "with the default backtest (3 more fits)")):
+            wall = shell_wall(fit_cmd + ["--backtest-holdouts", holdouts], repeats=2 if quick else 5)
+            goal = ("<=", 1.0) if holdouts == "0" else (None, None)  # #14's goal is for the fit alone
+            out.append(line(f"scalinglab fit, Chinchilla 4,500 starts, no bootstrap, {what}, from the shell",
+                            wall["median"], "s", *goal, detail=wall,
+                            command=" ".join(fit_cmd[1:] + ["--backtest-holdouts", holdouts])))
+        m = measure(reference_starts=60 if quick else 300)
+        out.append(line("batched fit against the scipy L-BFGS-B loop, 4,500 starts (same optimum)", m["speedup"],
+                        "x", ">=", 300.0, reference=f"scipy loop {m['reference_all_starts_s']:.0f} s, ours "
+                        f"{m['batched_fit_s']:.2f} s; objectives differ by {m['objective_rel_diff']:.1e}",
+                        command="python bench/bench_fit.py"))
+        out.append(line("4,000 bootstrap refits of Chinchilla", m["bootstrap_s"], "s", "<=", 5.0,
+                        command="python bench/bench_fit.py"))
+        sizes = [10_000, 100_000, 1_000_000] if mode == "sizes" else [1_000_000]
+        walls = []
+        for n in sizes:
+            path = _rows_table(n, folder)
+            command = cli + ["fit", str(path), "--x", "N", "--y", "loss", "--bootstrap", "0", "--out",
+                             str(folder / "big.json")]
+            wall, peak, _ = _timed_capped(command, 600)
+            walls.append(wall)
+            out.append(line(f"scalinglab fit, {n:,} rows of a one-input law, no bootstrap", wall, "s", "<=", 30.0,
+                            detail={"peak_gib": peak}, command=" ".join(command[1:])))
+        if len(sizes) > 1:
+            out.append(line("growth of that fit with rows (cost ~ rows^k)", growth_exponent(sizes, walls), "exponent",
+                            "<=", 1.1))
+        if not quick:
+            command = cli + ["fit", str(_rows_table(1_000_000, folder)), "--x", "N", "--y", "loss", "--out",
+                             str(folder / "boot.json")]
+            wall, peak, finished = _timed_capped(command, 600)
+            out.append(line("scalinglab fit, 1,000,000 rows, default 1,000 resamples: peak memory", peak, "GiB", "<=",
+                            2.0, command=" ".join(command[1:])))
+            out.append(line("... and its wall time" + ("" if finished else " (stopped at the 600 s goal)"), wall, "s",
+                            "<=", 600.0))
+    return out
 
 
 if __name__ == "__main__":
