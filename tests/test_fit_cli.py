@@ -290,3 +290,16 @@ def test_resamples_are_drawn_and_refitted_in_bounded_chunks(monkeypatch):
                  bootstrap_starts=3)
     assert len(sizes) >= 2 and max(sizes) <= 14 * 3 * 7  # 40 resamples never in one piece
     assert np.isfinite(result.boot_natural).all() and result.boot_natural.shape == (40, 3)
+
+
+def test_derive_reaches_columns_whose_names_have_spaces(tmp_path):
+    """Epoch's CSV of Hoffmann's data names its columns 'Model Size' and 'Training FLOP'."""
+    out_path = tmp_path / "epoch.json"
+    out = cli("fit", REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv", "--law", "chinchilla",
+              "--x", "Model Size,D", "--y", "loss", "--derive", "D=`Training FLOP`/(6*`Model Size`)",
+              "--drop-top-y", 5, "--bootstrap", 0, "--backtest-holdouts", 0, "--out", out_path)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out_path.read_text())
+    assert d["n_points"] == 240 and abs(d["objective"] - 0.001018274018) < 1e-11
+    _clean_error(cli("fit", REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv", "--x", "D", "--y", "loss",
+                     "--derive", "D=`Model Sise`/2"), "unknown column 'Model Sise'", "in backticks")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from pathlib import Path
 
 import numpy as np
@@ -58,31 +59,43 @@ _FUNCS = {"log": np.log, "log10": np.log10, "exp": np.exp, "sqrt": np.sqrt, "abs
 
 
 def parse_derive(spec: str):
+    """'NAME=EXPRESSION' -> (NAME, syntax tree, {placeholder: column}). A column whose name is not an identifier is
+    written in backticks, as in pandas: D=`Training FLOP`/(6*`Model Size`)."""
     if "=" not in spec:
         raise FitInputError(f"--derive {spec!r}: expected NAME=EXPRESSION, e.g. D=C/(6*N)")
     name, expr = spec.split("=", 1)
     name, expr = name.strip(), expr.strip()
     if not name.isidentifier():
         raise FitInputError(f"--derive {spec!r}: {name!r} is not a valid column name")
+    quoted = {}
+
+    def placeholder(match):
+        key = f"_column_{len(quoted)}"
+        quoted[key] = match.group(1)
+        return key
+
+    expr = re.sub(r"`([^`]+)`", placeholder, expr)
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError:
         raise FitInputError(f"--derive {spec!r}: cannot parse {expr!r}") from None
-    return name, tree
+    return name, tree, quoted
 
 
-def evaluate(tree, frame, spec=""):
+def evaluate(tree, frame, spec="", quoted=None):
     def ev(node):
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             return float(node.value)
         if isinstance(node, ast.Name):
-            if node.id not in frame.columns:
+            column = (quoted or {}).get(node.id, node.id)
+            if column not in frame.columns:
                 raise FitInputError(
-                    f"--derive {spec!r}: unknown column {node.id!r}; columns are {', '.join(map(str, frame.columns))}"
+                    f"--derive {spec!r}: unknown column {column!r}; columns are {', '.join(map(str, frame.columns))}"
+                    " (a name with spaces goes in backticks: `Model Size`)"
                 )
-            return frame[node.id].to_numpy(dtype=float)
+            return frame[column].to_numpy(dtype=float)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -102,8 +115,8 @@ def evaluate(tree, frame, spec=""):
 
 def apply_derive(frame, specs):
     for spec in specs or []:
-        name, tree = parse_derive(spec)
-        frame[name] = evaluate(tree, frame, spec)
+        name, tree, quoted = parse_derive(spec)
+        frame[name] = evaluate(tree, frame, spec, quoted)
     return frame
 
 
