@@ -88,8 +88,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
                         help="keep rows where COL=VALUE (repeatable; COL!=VALUE too)")
     parser.add_argument("--derive", action="append", default=[], metavar="NAME=EXPR",
-                        help="add a column, e.g. D=C/(6*N), or D=`Training FLOP`/(6*`Model Size`) for names with spaces; "
-                        "+ - * / ** log exp sqrt (repeatable, before --where)")
+                        help="add a column, e.g. D=C/(6*N), or D=`Training FLOP`/(6*`Model Size`) for names with "
+                        "spaces; + - * / ** log exp sqrt (repeatable, before --where)")
     parser.add_argument("--compute", action="append", type=positive, default=[], metavar="C",
                         help="two-input laws: compute-optimal allocation at compute C (repeatable)")
     parser.add_argument("--predict-at", action="append", default=[], metavar="N=1e9[,D=2e10]",
