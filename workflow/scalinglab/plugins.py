@@ -130,10 +130,11 @@ def source_path(text: str, group: str) -> Path | None:
 
 
 
-def check(text: str, group: str, arity: int | None = None, contract: str = "") -> Reference:
+def check(text: str, group: str, arity: int | None = None, contract: str = "", keywords=None) -> Reference:
     """Check a reference without importing it: the file (or module) exists and defines NAME at its top level; when
-    NAME is a plain function or class whose parameters can be read, it accepts `arity` positional arguments.
-    Returns the parsed reference; raises UserCodeError naming the file and line."""
+    NAME is a plain function or class whose parameters can be read, it accepts `arity` positional arguments, or
+    (`keywords`, a collection of names) exactly these keyword arguments. Returns the parsed reference; raises
+    UserCodeError naming the file and line."""
     ref = parse(text, group)
     if ref.kind == "entry_point":
         ref = _resolve_entry_point(ref)
@@ -158,8 +159,8 @@ def check(text: str, group: str, arity: int | None = None, contract: str = "") -
         defined = sorted(n for n in _top_level_names(tree) if not n.startswith("_"))
         raise UserCodeError(f"{ref.text}: {path} defines no {ref.attr!r} at its top level"
                             f" (it defines: {', '.join(defined) or 'nothing'})", str(path))
-    if arity is not None:
-        problem = _arity_problem(node, arity)
+    if arity is not None or keywords is not None:
+        problem = _arity_problem(node, arity) if arity is not None else _keywords_problem(node, keywords)
         if problem:
             raise UserCodeError(f"{ref.text}: wrong signature, {problem}; the contract is {contract}", str(path),
                                 node.lineno)
@@ -207,6 +208,33 @@ def _arity_problem(node, arity: int) -> str | None:
         return f"{shown} takes {len(positional)} positional argument(s), not {arity}"
     if required > arity or required_kwonly:
         return f"{shown} requires more than {arity} argument(s)"
+    return None
+
+
+def _keywords_problem(node, keywords) -> str | None:
+    """Why a def (or a class's __init__) cannot be called with exactly these keyword arguments, or None (also when
+    unknown)."""
+    skip_self = 0
+    if isinstance(node, ast.ClassDef):
+        init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        if init is None:
+            return None  # inherited: known only at run time
+        node, skip_self = init, 1
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    args = node.args
+    positional = [*args.posonlyargs, *args.args][skip_self:]
+    named = [a.arg for a in args.args if any(a is p for p in positional)] + [a.arg for a in args.kwonlyargs]
+    required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
+    required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
+    shown = f"{node.name}({', '.join(a.arg for a in [*positional, *args.kwonlyargs])})"
+    unknown = [key for key in keywords if key not in named]
+    if unknown and args.kwarg is None:
+        return f"{shown} takes no argument {', '.join(map(repr, unknown))}"
+    missing = [name for name in required if name not in keywords]
+    if missing:
+        given = ", ".join(map(repr, keywords)) or "none"
+        return f"{shown} requires {', '.join(map(repr, missing))}, which `params` does not give (it gives {given})"
     return None
 
 

@@ -207,7 +207,8 @@ def check_budgets(name: str, meta: dict, budgets: dict | None) -> None:
     over = {sweep: int(budget) for sweep, budget in (budgets or {}).items() if int(budget) > pool}
     if over:
         listed = "; ".join(f"sweep {sweep!r} asks for {budget}" for sweep, budget in sorted(over.items()))
-        raise ValueError(f"dataset {name!r} has a training pool of {pool} samples, and a budget is a number of "
+        source = f" ({meta['source']})" if meta.get("source") else ""
+        raise ValueError(f"dataset {name!r}{source} has a training pool of {pool} samples, and a budget is a number of "
                          f"training samples at most that: {listed}")
 
 

@@ -37,6 +37,9 @@ KIND_DEFAULTS = {
     "entry_point": {"params": {}, **SPLIT_DEFAULTS},
 }
 REQUIRED = {"text": ("path",), "arrays": ("path",), "python": ("function",), "entry_point": ()}
+# Files `kind: arrays` reads: an .npz of arrays, or a table.
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+ARRAY_SUFFIXES = (".npz", *TABLE_SUFFIXES)
 PYTHON_CONTRACT = "NAME(**params) -> {'X': array, 'y': array, optional 'X_val', 'y_val', 'X_test', 'y_test'} | (X, y)"
 
 
@@ -221,7 +224,7 @@ def read_table(name: str, path: Path, params: dict) -> dict:
     """X and y from the `features` and `target` columns of a CSV or parquet file."""
     import pandas as pd
 
-    if path.suffix not in (".csv", ".parquet", ".pq", ".tsv"):
+    if path.suffix not in TABLE_SUFFIXES:
         raise DataError(f"datasets.{name}: {path}: kind arrays reads .npz, .csv, .tsv or .parquet files")
     require_file(name, path)
     target = params.get("target")
