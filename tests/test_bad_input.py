@@ -199,3 +199,116 @@ def test_a_budget_of_years_is_a_warning_with_the_estimate(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "warning: sweep 'iris_width': run iris_width/d4096/1T-tokens/seed0 is estimated at" in err
     assert "years on one CPU thread" in err and "FLOP/s" in err
+
+
+# ----------------------------------------------------------------------------- the researcher's own code and data
+
+USER_FILES = {
+    "family.py": "def one_argument(architecture):\n    return None\n\n\n"
+                 "def family(architecture, meta):\n    return None\n",
+    "data.py": "def make(n, noise=0.1):\n    return None\n",
+    "train.py": "print('never run')\n",
+    "rows.csv": "x,y,label\n1,2,a\n",
+}
+
+
+def command_sweep(**changes) -> dict:
+    """A command sweep; a change to None leaves that key out."""
+    block = {"name": "script", "trainer": "command", "command": "python train.py --width {width} --out {out_dir}",
+             "sizes": [{"width": 4}, {"width": 8}, {"width": 16}], "budgets": [100], **changes}
+    return {key: value for key, value in block.items() if value is not None}
+
+
+def own(change) -> dict:
+    """The tiny study with a change that brings the user's code or data."""
+    return mutated(change)
+
+
+USER_CASES = [
+    ("model file missing", own(sweep(model="models/nowhere.py:family")),
+     "sweeps[0].model: models/nowhere.py:family: no file models/nowhere.py (paths in a study are relative to the "
+     "directory snakemake runs in"),
+    ("model attribute missing", own(sweep(model="family.py:famliy")),
+     "sweeps[0].model: family.py:famliy: family.py defines no 'famliy' at its top level (it defines: family, "
+     "one_argument)"),
+    ("model with the wrong signature", own(sweep(model="family.py:one_argument")),
+     "sweeps[0].model: family.py:one_argument: wrong signature, one_argument(architecture) takes 1 positional "
+     "argument(s), not 2; the contract is NAME(architecture: dict, meta: dict) -> torch.nn.Module (family.py, line 1)"),
+    ("model module missing", own(sweep(model="nopackage.models:family")),
+     "sweeps[0].model: nopackage.models:family: no module named 'nopackage' can be imported here"),
+    ("unknown placeholder", own(lambda c: c.update(sweeps=[command_sweep(command="python train.py --w {widht}")])),
+     "sweeps[0].command: command 'python train.py --w {widht}': unknown placeholder(s) {widht}; known: attempt, "
+     "budget, out_dir, run_id, seed, spec, width"),
+    ("size key clashes with a placeholder",
+     own(lambda c: c.update(sweeps=[command_sweep(sizes=[{"width": 4, "seed": 1}, {"width": 8}, {"width": 16}])])),
+     "sweeps[0].sizes[0].seed: architecture key 'seed' clashes with the placeholder {seed}"),
+    ("train key clashes with a placeholder", own(lambda c: c.update(sweeps=[command_sweep(train={"out_dir": "x"})])),
+     "sweeps[0].train.out_dir: train key 'out_dir' clashes with the placeholder {out_dir}"),
+    ("data_dir without a dataset",
+     own(lambda c: c.update(sweeps=[command_sweep(command="python train.py {data_dir}")])),
+     "sweeps[0].command: command 'python train.py {data_dir}': unknown placeholder(s) {data_dir}"),
+    ("model in a command sweep", own(lambda c: c.update(sweeps=[command_sweep(model="mlp")])),
+     "sweeps[0].model: a command sweep's script builds its own model: leave `model` out"),
+    ("command sweep without a command", own(lambda c: c.update(sweeps=[command_sweep(command=None)])),
+     "sweeps[0]: sweep 'script' has `trainer: command` but no `command`, the shell command run once per run"),
+    ("command in a built-in sweep", own(sweep(command="python train.py")),
+     "sweeps[0].command: only a sweep with `trainer: command` runs a command"),
+    ("built-in sweep without a model", own(lambda c: c["sweeps"][0].pop("model")),
+     "sweeps[0]: sweep 'iris_width' has no `model`; the built-in trainer needs one"),
+    ("data file missing", own(lambda c: (c["datasets"].update(own={"kind": "arrays", "path": "nowhere.csv",
+                                                                     "target": "label"}), sweep(dataset="own")(c))),
+     "datasets.own.path: no file nowhere.csv (paths in a study are relative to the directory snakemake runs in"),
+    ("table without a target", own(lambda c: (c["datasets"].update(own={"kind": "arrays", "path": "rows.csv"}),
+                                               sweep(dataset="own")(c))),
+     "datasets.own: a table (.csv) needs `target:`, the column to predict"),
+    ("typo in a data key", own(lambda c: c["datasets"].update(own={"kind": "arrays", "path": "rows.csv",
+                                                                    "targte": "label"})),
+     "datasets.own.targte: unknown key 'targte' (did you mean 'target'?)"),
+    ("unknown kind of data", own(lambda c: c["datasets"].update(own={"kind": "table", "path": "rows.csv"})),
+     "datasets.own.kind: 'table' is not allowed; allowed: text, arrays, python"),
+    ("data function with other parameters",
+     own(lambda c: c["datasets"].update(own={"kind": "python", "function": "data.py:make", "params": {"m": 3}})),
+     "datasets.own.function: data.py:make: wrong signature, make(n, noise) takes no argument 'm'"),
+    ("typo in fit.y", own(sweep(fit={"y": "test_loss_at_best"})),
+     "sweeps[0].fit.y: 'test_loss_at_best' is not a column of sweep 'iris_width''s runs (did you mean "
+     "'test_loss_at_best_val'?)"),
+    ("typo in fit.x", own(lambda c: c["fit"].update(x="n_param")),
+     "fit.x: 'n_param' is not a column of sweep 'iris_width''s runs (did you mean 'n_params'?)"),
+]
+FAST_USER_SNAKEMAKE = {"model with the wrong signature"}
+
+
+@pytest.fixture
+def user_files(tmp_path, monkeypatch):
+    """The user's files in the directory snakemake runs in (here the current one)."""
+    for name, text in USER_FILES.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name, case, message", USER_CASES, ids=[c[0] for c in USER_CASES])
+def test_the_researchers_own_code_and_data_are_checked_before_any_job(name, case, message, user_files, capsys):
+    path = write(case, user_files)
+    assert cli_main(["sweep", str(path)]) == 2
+    line = one_error_line(capsys.readouterr().err, message)
+    assert line.startswith(f"scalinglab sweep: error: {path}")
+
+
+@pytest.mark.parametrize("name, case, message", [
+    pytest.param(*case, marks=() if case[0] in FAST_USER_SNAKEMAKE else (pytest.mark.slow,), id=case[0])
+    for case in USER_CASES])
+def test_snakemake_checks_the_researchers_own_code_before_any_job(name, case, message, user_files):
+    path = write(case, user_files)
+    result = snakemake_dry_run(path, user_files)
+    assert result.returncode != 0
+    line = one_error_line(result.stderr, message)
+    assert line.startswith(f"scalinglab: error: {path}"), line
+    assert not any((user_files / folder).exists() for folder in ("results", "reports", "logs", "benchmarks"))
+
+
+def test_a_command_sweeps_own_metric_is_allowed_with_a_warning(user_files, capsys):
+    config = own(lambda c: c.update(sweeps=[command_sweep(fit={"y": "my_loss"})]))
+    assert cli_main(["sweep", str(write(config, user_files))]) == 0
+    assert ("warning: sweeps[0].fit.y: 'my_loss' is not a metric of the command trainer's contract; sweep 'script''s "
+            "script must write it to metrics.json") in capsys.readouterr().err

@@ -1,5 +1,6 @@
 import copy
 import json
+import re
 
 import pytest
 import yaml
@@ -42,7 +43,7 @@ def test_defaults_are_filled_in():
         (lambda c: c["sweeps"][0].update(budgets=[-5]), "sweeps[0].budgets[0]: -5 is less than the minimum of 1"),
         (lambda c: c["sweeps"][0].update(train={"lrr": 1}),
          "sweeps[0].train.lrr: unknown key 'lrr' (did you mean 'lr'?); allowed: "),
-        (lambda c: c["sweeps"][0].update(model="mpl"), "sweeps[0].model: 'mpl' is not allowed (did you mean 'mlp'?)"),
+        (lambda c: c["sweeps"][0].update(model="mpl"), "sweeps[0].model: unknown model 'mpl' (did you mean 'mlp'?)"),
         (lambda c: c.update(device="quantum"), "device: 'quantum' is not allowed; allowed: auto, cpu, cuda"),
         (lambda c: c["sweeps"][0].pop("sizes"), "sweeps[0]: 'sizes' is a required property"),
         (lambda c: c["sweeps"][0].update(fit={"bootstrp": 10}),
@@ -176,3 +177,15 @@ def test_load_does_not_mutate_yaml(tmp_path):
     before = copy.deepcopy(yaml.safe_load(path.read_text()))
     load_config(path)
     assert yaml.safe_load(path.read_text()) == before
+
+
+def test_the_metrics_fit_columns_are_checked_against_are_those_of_docs_metrics(repo):
+    """fit.x and fit.y are checked before any job against scalinglab.config.columns: its list of a built-in run's
+    metrics is docs/metrics.md's table (a real run is compared with it in test_workflow.py)."""
+    from scalinglab.config.columns import BUILTIN_METRICS
+
+    text = (repo / "docs" / "metrics.md").read_text()
+    table = text.split("| name | unit | meaning |")[1].split("\n\n")[0]
+    documented = {name for line in table.splitlines() if line.startswith("| `")
+                  for name in re.findall(r"`([a-z0-9_*]+)`", line.split("|")[1])}
+    assert documented - {"resolved_*"} == set(BUILTIN_METRICS)

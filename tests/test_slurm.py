@@ -160,6 +160,20 @@ def fault_runs(slurm_study, tmp_path_factory):
     return {name: (workdir, *finish(process, timeout=270)) for name, (workdir, process) in runs.items()}
 
 
+@pytest.fixture(scope="module")
+def slurm_command_study(cluster, tmp_path_factory):
+    """examples/command_trainer (a training script that does not import scalinglab), made tiny, run by
+    `snakemake --profile slurm` from the root of a copy of this checkout."""
+    root = copy_checkout(tmp_path_factory.mktemp("slurm_command") / "scalinglab")
+    study = root / "examples" / "command_trainer" / "config.yaml"
+    config = yaml.safe_load(study.read_text())
+    config["sweeps"][0].update(seeds=[0], train={**config["sweeps"][0]["train"], "epochs": 3})
+    config["fit"]["bootstrap"] = 20
+    study.write_text(yaml.safe_dump(config, sort_keys=False))
+    rc, out = finish(slurm_snakemake("--configfile", study.relative_to(root), cwd=root))
+    return root, config, rc, out
+
+
 # ----------------------------------------------------------------------------------------------- cluster tests
 
 
@@ -333,6 +347,26 @@ def test_gpus_follow_the_device_and_the_site():
         resources.site({"SCALINGLAB_SLURM_GPUS": "many"})
 
 
+def test_a_sweeps_stated_resources_replace_the_estimate_and_unknown_sizes_get_generous_requests(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)  # the examples' paths are relative to the repository root
+    command = expand(load_config(REPO / "examples" / "command_trainer" / "config.yaml"))[0]
+    stated = command["resources"]
+    assert resources.runtime_minutes(command, 1) == stated["runtime"]
+    assert resources.runtime_minutes(command, 2) == 2 * stated["runtime"]
+    assert resources.mem_mb(command, 1) == stated["mem_mb"] and resources.mem_mb(command, 2) == 1.5 * stated["mem_mb"]
+    assert resources.gpus({**command, "resources": {"gpus": 2}}) == 2 and resources.gpus(command) == 0
+    unstated = {**command, "resources": None}  # a script's size is unknown before it runs
+    assert resources.estimate_params(unstated) is None and resources.estimated_seconds(unstated) is None
+    assert resources.runtime_minutes(unstated) == resources.UNKNOWN_RUNTIME_MIN
+    assert resources.mem_mb(unstated) == resources.UNKNOWN_MEM_MB
+    # a family of the user's with a count_params hook is sized by it, without building the model
+    family = expand(load_config(REPO / "examples" / "model_family" / "config.yaml"))[-1]
+    w, d = family["architecture"]["width"], family["architecture"]["depth"]
+    assert resources.estimate_params(family)[0] == (64 + 1) * w + d * (w * w + 3 * w) + (w + 1) * 10
+    assert resources.MIN_RUNTIME_MIN <= resources.runtime_minutes(family) < resources.UNKNOWN_RUNTIME_MIN
+
+
 def test_profile_dry_run_from_the_repo_root_carries_site_settings(tmp_path):
     """`snakemake --profile slurm -n` from the repository root: no SLURM binaries needed for a dry run.
     Results go to an empty directory, so a default study already run in the checkout still plans every job."""
@@ -365,3 +399,24 @@ def test_grouped_profile_is_the_slurm_profile_plus_grouping():
 def test_cluster_down_is_safe_when_nothing_was_started(tmp_path):
     result = subprocess.run([str(CLUSTER_SH), "down", str(tmp_path / "missing")], capture_output=True, text=True)
     assert result.returncode == 0  # down is safe to call when nothing was started
+
+
+@pytest.mark.slurm
+def test_a_training_script_of_your_own_runs_through_sbatch_with_the_resources_it_states(slurm_command_study):
+    root, config, rc, out = slurm_command_study
+    assert rc == 0, out[-6000:]
+    sweep = config["sweeps"][0]
+    paths = StudyPaths(config["study"])
+    metrics = pd.read_parquet(root / paths.metrics)
+    assert len(metrics) == len(sweep["sizes"]) and (metrics["status"] == "ok").all()
+    assert (metrics["n_params"] == metrics["arch_width"] + 1).all()  # as the script counts them
+    assert json.loads((root / paths.fit(sweep["name"], "saturating_power")).read_text())["params"]
+    assert (root / paths.report).is_file()
+    records = scheduler_records()
+    train_jobs = [job for job, log in submissions(out) if "/rule_train/" in log]
+    assert len(train_jobs) == len(sweep["sizes"])
+    for job in train_jobs:  # the sweep's own requests reached sbatch: scalinglab cannot estimate a script's needs
+        assert records[job]["state"] == "COMPLETED", records[job]
+        assert minutes(records[job]["time_limit"]) == sweep["resources"]["runtime"], records[job]
+        assert records[job]["memory"] == f"{sweep['resources']['mem_mb']}M", records[job]
+    assert not (root / "results" / "data").exists()  # it brings its own data: nothing was prepared

@@ -44,6 +44,21 @@ def test_one_metrics_row_per_run_with_finite_losses(tiny_study):
     assert {"sweep", "dataset", "model", "seed", "budget", "train_lr", "size_label"} <= set(metrics.columns)
 
 
+def test_fit_columns_known_before_the_runs_are_the_columns_they_write(tiny_study):
+    """scalinglab.config.columns (what fit.x and fit.y are checked against before any job) against real runs."""
+    from scalinglab.config.columns import metric_columns, spec_columns
+
+    workdir, _ = tiny_study
+    config = load_config(REPO / "config" / "test.yaml")
+    metrics = pd.read_parquet(workdir / "results" / "tiny" / "metrics.parquet")
+    params = {spec["sweep"]: spec["dataset_params"] for spec in expand(config)}
+    for sweep in config["sweeps"]:
+        rows = metrics[metrics["sweep"] == sweep["name"]].dropna(axis=1, how="all")
+        known = spec_columns(sweep, params[sweep["name"]]) | metric_columns(sweep)
+        written = {column for column in rows.columns if not column.startswith("env_")}
+        assert written <= known, sorted(written - known)
+
+
 def test_learning_curves_cover_every_run(tiny_study):
     workdir, _ = tiny_study
     curves = pd.read_parquet(workdir / "results" / "tiny" / "curves.parquet")

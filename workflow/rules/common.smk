@@ -80,10 +80,21 @@ PATHS = StudyPaths(STUDY)
 RUNS = {spec["run_path"]: spec for spec in SPECS}
 # Trained sweeps and external (CSV) sweeps are fitted and reported alike.
 SWEEPS = fitted_blocks(config)
-# The prepared datasets the runs use: (name, dataset_id) -> generation parameters.
+# The prepared datasets the runs use: (name, dataset_id) -> generation parameters (a command sweep may have none).
 DATASETS = {
-    (spec["dataset"], spec["dataset_id"]): spec["dataset_params"] for spec in SPECS
+    (spec["dataset"], spec["dataset_id"]): spec["dataset_params"]
+    for spec in SPECS
+    if spec["dataset"] is not None
 }
+# (name, dataset_id) -> {sweep: its largest budget}: prepare_data refuses a sample budget larger than the training
+# pool, which the study's own data knows only once prepared, before any training job.
+DATASET_BUDGETS = {}
+for _spec in SPECS:
+    if _spec["dataset"] is not None:
+        _largest = DATASET_BUDGETS.setdefault(
+            (_spec["dataset"], _spec["dataset_id"]), {}
+        )
+        _largest[_spec["sweep"]] = max(_largest.get(_spec["sweep"], 0), _spec["budget"])
 # How jobs execute, passed to train without being a rerun trigger (see train.smk): changing retries, on_failure or
 # checkpoints retrains nothing.
 EXECUTION_JSON = canonical_json(
@@ -129,6 +140,8 @@ wildcard_constraints:
 
 def dataset_files(wildcards):
     spec = RUNS[wildcards.run]
+    if spec["dataset"] is None:
+        return {}  # a command sweep that brings its own data
     folder = dataset_dir(spec["dataset"], spec["dataset_id"])
     # ancient: the folder is named by the hash of the data's parameters, so a cache rebuilt with the same parameters
     # holds the same data and retrains nothing.
@@ -140,6 +153,17 @@ def dataset_files(wildcards):
 
 def dataset_params_json(wildcards):
     return canonical_json(DATASETS[(wildcards.dataset, wildcards.dataset_id)])
+
+
+def dataset_budgets_json(wildcards, resources):
+    """{sweep: largest budget} of the runs on this dataset; computed from `resources`, so no rerun trigger."""
+    return canonical_json(DATASET_BUDGETS[(wildcards.dataset, wildcards.dataset_id)])
+
+
+def data_dir_of(wildcards, input):
+    """The run's prepared dataset folder, or "" for a command sweep without a dataset. Derived from `input`: no
+    rerun trigger of its own (the dataset is part of the run's identity)."""
+    return os.path.dirname(input.data) if "data" in input.keys() else ""
 
 
 def train_spec_json(wildcards):

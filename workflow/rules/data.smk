@@ -12,6 +12,10 @@ rule prepare_data:
     params:
         generation=dataset_params_json,
         out_dir=lambda wildcards, output: os.path.dirname(output.meta),
+        # A budget larger than the study's own data is refused here, before any training job.
+        budgets=dataset_budgets_json,
     shell:
         "OMP_NUM_THREADS={threads} scalinglab prepare-data {wildcards.dataset:q}"
-        " --params-json {params.generation:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+        " --params-json {params.generation:q} --out-dir {params.out_dir:q}"
+        " --budgets-json {params.budgets:q} --log {log:q} > {log:q} 2>&1"
+        " || {{ tail -n 1 {log:q} >&2; exit 1; }}"

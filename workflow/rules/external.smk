@@ -18,7 +18,7 @@ if config.get("external"):
         conda:
             SCALINGLAB_ENV
         params:
-            external=EXTERNAL_IMPORT_JSON,
+            external=lambda wildcards: EXTERNAL_IMPORT_JSON,
         shell:
             "scalinglab import-external --config-json {params.external:q}"
             " --metrics {output.metrics:q} --curves {output.curves:q} > {log:q} 2>&1"

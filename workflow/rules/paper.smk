@@ -16,7 +16,8 @@ rule paper:
     conda:
         SCALINGLAB_ENV
     params:
-        config=REPORT_CONFIG_JSON,
+        # a function: a plain string would be read as a pattern (a command template has braces)
+        config=lambda wildcards: REPORT_CONFIG_JSON,
     shell:
         "scalinglab paper-figures --metrics {input.metrics:q}"
         " --curves {input.curves:q} --fits {input.fits:q} --config-json {params.config:q}"

@@ -24,6 +24,7 @@ rule train:
         # What the run computes: the rerun trigger.
         spec=train_spec_json,
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        data_dir=data_dir_of,
         # How the job executes (checkpoints, on_failure, retries + 1). Params computed from `resources` count as
         # derived for snakemake and are no rerun trigger: changing them retrains nothing.
         execution=lambda wildcards, resources: EXECUTION_JSON,
@@ -31,5 +32,7 @@ rule train:
     shell:
         "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads}"
         " scalinglab train --spec-json {params.spec:q} --execution-json {params.execution:q}"
-        " --data-dir $(dirname {input.data:q}) --out-dir {params.out_dir:q}"
+        " --data-dir={params.data_dir:q} --out-dir {params.out_dir:q} --log {log:q}"
         " --attempt {resources.attempt} --max-attempts {params.max_attempts} > {log:q} 2>&1"
+        # A failed job's last log line (its one-line error: sweep, run, what went wrong, the log) reaches the terminal.
+        " || {{ tail -n 1 {log:q} >&2; exit 1; }}"

@@ -40,6 +40,10 @@ SAFETY = 3.0  # requested time / estimated time
 MIN_RUNTIME_MIN = 5
 BASE_MEM_MB = 1500  # python + torch + the dataset (the default study's jobs peak at 0.4-0.9 GB)
 MIN_MEM_MB = 2000
+# Requests of a run whose size is unknown before it runs (a command sweep without `resources`, a user family without
+# a `count_params` hook, data whose shapes are known once prepared): generous, and the sweep's `resources` replace them.
+UNKNOWN_RUNTIME_MIN = 60
+UNKNOWN_MEM_MB = 4000
 
 ENV_PREFIX = "SCALINGLAB_SLURM_"
 
@@ -70,50 +74,83 @@ def site(environ=None) -> dict:
 
 
 @cache
-def _resolve(model: str, dataset: str, architecture: str, dataset_params: str) -> dict:
-    meta = get_spec(dataset).shape_meta(json.loads(dataset_params))
+def _resolve(model: str, dataset: str, architecture: str, dataset_params: str) -> dict | None:
+    params = json.loads(dataset_params)
+    meta = get_spec(dataset, params).shape_meta(params)
+    if meta is None:
+        return None  # the study's own arrays: their shapes are known once prepared
     return models.resolve(model, json.loads(architecture), meta)
 
 
-def resolved_architecture(spec: dict) -> dict:
-    """The run's architecture as training resolves it, with the registry's shapes standing in for the data's."""
-    return dict(_resolve(spec["model"], spec["dataset"], canonical_json(spec["architecture"] or {}),
-                         canonical_json(spec.get("dataset_params") or {})))
+@cache
+def _count(model: str, architecture: str, meta: str) -> tuple[int, int] | None:
+    return models.count_params(model, json.loads(architecture), json.loads(meta))
 
 
-def estimate_params(spec: dict) -> tuple[int, int]:
-    """(n_params, n_params_nonembedding) of the run's model, before its dataset is prepared."""
-    return models.count_params(spec["model"], resolved_architecture(spec))
+def resolved_architecture(spec: dict) -> dict | None:
+    """The run's architecture as training resolves it, with the registry's shapes standing in for the data's; None
+    where it cannot be known before the run (a command's model, or data whose shapes are known once prepared)."""
+    if spec.get("model") is None or spec.get("dataset") is None:
+        return None
+    resolved = _resolve(spec["model"], spec["dataset"], canonical_json(spec["architecture"] or {}),
+                        canonical_json(spec.get("dataset_params") or {}))
+    return None if resolved is None else dict(resolved)
+
+
+def estimate_params(spec: dict) -> tuple[int, int] | None:
+    """(n_params, n_params_nonembedding) of the run's model before its dataset is prepared: the built-in families'
+    closed form, a user family's `count_params` hook; None where unknown (a command, a user family without the hook,
+    data whose shapes are known once prepared)."""
+    resolved = resolved_architecture(spec)
+    if resolved is None:
+        return None
+    params = spec.get("dataset_params") or {}
+    meta = get_spec(spec["dataset"], params).shape_meta(params)
+    return _count(spec["model"], canonical_json(resolved), canonical_json(meta))
 
 
 def training_units(spec: dict) -> tuple[int, int]:
     """(units processed, optimizer steps): tokens for a language model, samples otherwise, counted as training
     counts them (`scalinglab.trainers.settings.count_steps`)."""
     train = train_settings(spec)
-    context = resolved_architecture(spec).get("context")
+    context = (resolved_architecture(spec) or {}).get("context")
     steps = count_steps(spec, train, context)
     return steps * units_per_step(train, spec["budget_unit"], context), steps
 
 
-def estimate_flops(spec: dict) -> float:
-    """Training FLOPs as training will measure them (`scalinglab.flops.estimated_flops`)."""
-    n_params, non_embedding = estimate_params(spec)
+def estimate_flops(spec: dict) -> float | None:
+    """Training FLOPs as training will measure them (`scalinglab.flops.estimated_flops`); None where the model's
+    size is unknown before the run."""
+    counts = estimate_params(spec)
+    if counts is None:
+        return None
     units, _ = training_units(spec)
-    return estimated_flops(spec["model"], resolved_architecture(spec), n_params, non_embedding, units)
+    return estimated_flops(spec["model"], resolved_architecture(spec), *counts, units)
+
+
+def stated(spec: dict, key: str):
+    """The sweep's own request for `key` (its `resources` block), or None."""
+    return (spec.get("resources") or {}).get(key)
 
 
 def gpus(spec: dict, environ=None) -> int:
-    """GPUs one train job requests: site GPUS for device auto, at least 1 for device cuda, none for cpu."""
+    """GPUs one train job requests: the sweep's `resources.gpus` when it states them; else site GPUS for device
+    auto, at least 1 for device cuda, none for cpu."""
+    if stated(spec, "gpus") is not None:
+        return int(stated(spec, "gpus"))
     device = spec.get("device", "auto")
-    if device == "cpu":
+    if device == "cpu" or spec.get("trainer") == "command":
         return 0
     count = site(environ)["gpus"]
     return max(1, count) if device == "cuda" else count
 
 
-def estimated_seconds(spec: dict, environ=None) -> float:
-    """The run's wall time at the assumed throughput (CPU_FLOPS_PER_S, or GPU_FLOPS_PER_S when it gets a GPU)."""
+def estimated_seconds(spec: dict, environ=None) -> float | None:
+    """The run's wall time at the assumed throughput (CPU_FLOPS_PER_S, or GPU_FLOPS_PER_S when it gets a GPU);
+    None where its size is unknown before the run."""
     flops = estimate_flops(spec)
+    if flops is None:
+        return None
     _, steps = training_units(spec)
     train = train_settings(spec)
     evals = int(train["eval_points"]) * int(train["eval_batches"])
@@ -122,15 +159,25 @@ def estimated_seconds(spec: dict, environ=None) -> float:
 
 
 def runtime_minutes(spec: dict, attempt: int = 1, environ=None) -> int:
-    """Wall-time request (sbatch -t, minutes): the estimate times SAFETY, times the attempt number."""
-    minutes = max(MIN_RUNTIME_MIN, math.ceil(SAFETY * estimated_seconds(spec, environ) / 60))
+    """Wall-time request (sbatch -t, minutes), times the attempt number: the sweep's `resources.runtime`, else the
+    estimate times SAFETY, else (a size unknown before the run) UNKNOWN_RUNTIME_MIN."""
+    if stated(spec, "runtime") is not None:
+        minutes = math.ceil(float(stated(spec, "runtime")))
+    else:
+        seconds = estimated_seconds(spec, environ)
+        minutes = UNKNOWN_RUNTIME_MIN if seconds is None else max(MIN_RUNTIME_MIN, math.ceil(SAFETY * seconds / 60))
     return int(minutes * max(1, int(attempt)))
 
 
 def mem_mb(spec: dict, attempt: int = 1) -> int:
-    """Memory request (sbatch --mem, MB): base + weights, gradients and AdamW moments + activations, 1.5x per retry."""
-    n_params, _ = estimate_params(spec)
-    g = resolved_architecture(spec)
+    """Memory request (sbatch --mem, MB), 1.5x per retry: the sweep's `resources.mem_mb`, else base + weights,
+    gradients and AdamW moments + activations, else (a size unknown before the run) UNKNOWN_MEM_MB."""
+    factor = 1 + 0.5 * (max(1, int(attempt)) - 1)
+    if stated(spec, "mem_mb") is not None:
+        return math.ceil(int(stated(spec, "mem_mb")) * factor)
+    counts, g = estimate_params(spec), resolved_architecture(spec)
+    if counts is None:
+        return int(math.ceil(UNKNOWN_MEM_MB * factor / 100) * 100)
     batch = int(train_settings(spec)["batch_size"])
     if spec["model"] == "gpt":
         tokens = batch * g["context"]
@@ -138,11 +185,12 @@ def mem_mb(spec: dict, attempt: int = 1) -> int:
         # 16-bit bytes; doubled here for fp32), plus the logits
         per_layer = tokens * (34 * g["d_model"] + 5 * g["n_head"] * g["context"])
         activations = 2 * g["n_layer"] * per_layer + 3 * 4 * tokens * g["vocab_size"]
-    else:
+    elif spec["model"] == "mlp":
         activations = 4 * batch * (3 * g["width"] * (g["depth"] + 1) + g["n_features"])
-    state = 16 * n_params  # fp32 weights, gradients, two AdamW moments
+    else:
+        activations = 4 * batch * 3 * counts[0] ** 0.5 * 4  # a user family: layers of about sqrt(N) units
+    state = 16 * counts[0]  # fp32 weights, gradients, two AdamW moments
     estimate = BASE_MEM_MB + 2 * (state + activations) / 1e6
-    factor = 1 + 0.5 * (max(1, int(attempt)) - 1)
     return int(math.ceil(max(MIN_MEM_MB, estimate) * factor / 100) * 100)
 
 
@@ -167,5 +215,5 @@ def summary(spec: dict, attempt: int = 1, environ=None) -> dict:
         "slurm_partition": partition(spec, environ),
         "gpu_model": gpu_model(spec, environ),
         "estimated_flops": estimate_flops(spec),
-        "estimated_params": estimate_params(spec)[0],
+        "estimated_params": (estimate_params(spec) or (None,))[0],
     }

@@ -21,7 +21,7 @@ def run(args) -> int:
     table = runs_table(specs)
     if args.out is None:
         if specs:
-            columns = ["run_id", "run_path", "dataset", "model", "budget", "seed"]
+            columns = ["run_id", "run_path", "trainer", "dataset", "model", "budget", "seed"]
             table[columns].to_string(sys.stdout, index=False)
         external = ", ".join(block["name"] for block in config.get("external") or [])
         sys.stdout.write(f"\n{len(table)} runs" + (f" (external data: {external})" if external else "") + "\n")

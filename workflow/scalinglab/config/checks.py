@@ -26,7 +26,8 @@ WARN_RUN_SECONDS = 30 * 86400.0
 
 
 def check_study(config: dict) -> None:
-    for check in (check_unique_names, check_fit_blocks, check_laws, check_datasets, check_sweeps, check_points):
+    for check in (check_unique_names, check_fit_blocks, check_laws, check_datasets, check_sweeps, check_points,
+                  check_fit_columns):
         check(config)
 
 
@@ -86,49 +87,188 @@ def check_laws(config: dict) -> None:
 
 
 def check_datasets(config: dict) -> None:
-    from ..datasets import DATASETS
-
+    """Every `datasets` entry: a built-in dataset's parameters, or the study's own data (a `kind`: its keys, its
+    file, its function's signature), or an entry point; and every sweep's dataset known."""
     for name, params in (config.get("datasets") or {}).items():
-        if name not in DATASETS:
-            raise ConfigError(f"datasets.{name}: unknown dataset {name!r}{did_you_mean(name, DATASETS)}; "
-                              f"known: {', '.join(DATASETS)} (scalinglab datasets lists them)", ["datasets", name])
-        for key in params:
-            if key not in DATASETS[name].defaults:
-                raise ConfigError(unknown_key_message(["datasets", name], key, DATASETS[name].defaults),
-                                  ["datasets", name, key])
-        pool = DATASETS[name].pool_size(params)
-        if pool is not None and pool < 1:
-            held_out = ", ".join(f"{key} {params[key]}" for key in ("val_size", "test_size") if key in params)
-            raise ConfigError(f"datasets.{name}: {held_out or 'the held-out splits'} leave no training samples of the "
-                              f"{DATASETS[name].corpus_size} in {name}; make val_size + test_size smaller",
-                              ["datasets", name])
+        dataset = dataset_of(config, name, ["datasets", name])
+        if getattr(dataset, "kind", "builtin") == "builtin":
+            _check_builtin_dataset(name, params, dataset)
+        else:
+            _check_user_dataset(name, params, dataset)
     for i, sweep in enumerate(config.get("sweeps") or []):
-        name = sweep["dataset"]
-        if name not in DATASETS:
-            raise ConfigError(f"sweeps[{i}].dataset: unknown dataset {name!r}{did_you_mean(name, DATASETS)}; "
-                              f"known: {', '.join(DATASETS)} (scalinglab datasets lists them)",
-                              ["sweeps", i, "dataset"])
+        if "dataset" in sweep:
+            dataset_of(config, sweep["dataset"], ["sweeps", i, "dataset"])
+
+
+def dataset_of(config: dict, name: str, where: list):
+    """The dataset a study means by `name` (scalinglab.datasets.get_spec), or a ConfigError at `where` that lists
+    what is known: the built-in datasets, the study's own and the installed entry points."""
+    from .. import plugins
+    from ..datasets import DATASETS, get_spec
+
+    declared = config.get("datasets") or {}
+    try:
+        return get_spec(name, declared.get(name))
+    except ConfigError as error:
+        if (declared.get(name) or {}).get("kind"):
+            message = str(error)
+            raise ConfigError(message if message.startswith(f"datasets.{name}") else f"{key_path(where)}: {message}",
+                              where) from None
+    own = (n for n, block in declared.items() if n not in DATASETS and (block or {}).get("kind"))
+    known = [*DATASETS, *own, *plugins.entry_points("scalinglab.datasets")]
+    raise ConfigError(f"{key_path(where)}: unknown dataset {name!r}{did_you_mean(name, known)}; known: "
+                      f"{', '.join(known)} (scalinglab datasets lists them; declare your own data with a `kind` in "
+                      "the study's `datasets` block)", where)
+
+
+def _check_builtin_dataset(name: str, params: dict, dataset) -> None:
+    for key in params:
+        if key not in dataset.defaults:
+            raise ConfigError(unknown_key_message(["datasets", name], key, dataset.defaults), ["datasets", name, key])
+    pool = dataset.pool_size(params)
+    if pool is not None and pool < 1:
+        held_out = ", ".join(f"{key} {params[key]}" for key in ("val_size", "test_size") if key in params)
+        raise ConfigError(f"datasets.{name}: {held_out or 'the held-out splits'} leave no training samples of the "
+                          f"{dataset.corpus_size} in {name}; make val_size + test_size smaller", ["datasets", name])
+
+
+def _check_user_dataset(name: str, params: dict, dataset) -> None:
+    """The keys of its kind, the file it reads (or the function's file, name and keyword arguments), without
+    reading the data or running the user's code."""
+    from .. import plugins
+    from ..datasets import user
+
+    where = ["datasets", name]
+    for key in params:
+        if key not in dataset.defaults:
+            raise ConfigError(f"{unknown_key_message(where, key, dataset.defaults)} (for kind "
+                              f"{params.get('kind', 'entry point')})", [*where, key])
+    try:
+        merged = dataset.params_with_defaults(params)
+    except ConfigError as error:
+        raise ConfigError(str(error), where) from None
+    if dataset.kind in ("text", "arrays"):
+        path = Path(merged["path"])
+        if not path.is_file():
+            raise ConfigError(f"datasets.{name}.path: no file {path} (paths in a study are relative to the directory "
+                              f"snakemake runs in, here {Path.cwd()})", [*where, "path"])
+        if dataset.kind == "arrays" and path.suffix not in user.ARRAY_SUFFIXES:
+            raise ConfigError(f"datasets.{name}.path: {path} is not an .npz, .csv, .tsv or .parquet file",
+                              [*where, "path"])
+        if dataset.kind == "arrays" and path.suffix != ".npz" and not merged.get("target"):
+            raise ConfigError(f"datasets.{name}: a table ({path.suffix}) needs `target:`, the column to predict "
+                              "(and optionally `features:`, the input columns; default: all others)", where)
+        return
+    reference = merged["function"] if dataset.kind == "python" else name
+    at = [*where, "function"] if dataset.kind == "python" else where
+    try:
+        plugins.check(reference, user.GROUP, contract=user.PYTHON_CONTRACT, keywords=list(merged["params"] or {}))
+    except plugins.UserCodeError as error:
+        raise ConfigError(f"{key_path(at)}: {error}", at) from None
 
 
 def check_sweeps(config: dict) -> None:
-    """Architecture keys the model family knows, sizes that resolve to a positive size, budgets the training pool
-    can give."""
-    from ..datasets import DATASETS
-    from ..models import sizes as family_sizes
-
-    known_keys = {"gpt": family_sizes.GPT_KEYS, "mlp": family_sizes.MLP_KEYS}
+    """What each trainer needs (a model and a dataset; a command), the model family's reference and the keys it
+    knows, sizes that resolve to a positive size, a command's placeholders, budgets the training pool can give."""
     for i, sweep in enumerate(config.get("sweeps") or []):
         where = ["sweeps", i]
-        dataset = DATASETS[sweep["dataset"]]
+        if sweep["trainer"] == "command":
+            _check_command_sweep(sweep, where)
+        else:
+            _check_builtin_sweep(config, sweep, where)
+        _check_budgets(config, sweep, where)
+
+
+def _refuse(sweep: dict, where: list, key: str, why: str) -> None:
+    if key in sweep:
+        raise ConfigError(f"{key_path([*where, key])}: {why}", [*where, key])
+
+
+def _check_builtin_sweep(config: dict, sweep: dict, where: list) -> None:
+    from .. import models, plugins
+    from ..models import sizes as family_sizes
+
+    _refuse(sweep, where, "command", "only a sweep with `trainer: command` runs a command (this one trains `model` "
+            "with the built-in loop)")
+    _refuse(sweep, where, "budget_unit", "the dataset's unit decides (a command sweep without a dataset sets it)")
+    for key, what in (("model", "gpt, mlp, path/to/file.py:NAME, package.module:NAME or an entry point of "
+                                "scalinglab.models"), ("dataset", "a built-in dataset or one of the study's own")):
+        if key not in sweep:
+            raise ConfigError(f"{key_path(where)}: sweep {sweep['name']!r} has no `{key}`; the built-in trainer "
+                              f"needs one ({what}), or set `trainer: command` to run a script of your own", where)
+    try:
+        models.check(sweep["model"])
+    except plugins.UserCodeError as error:
+        message = str(error)
+        if ":" not in sweep["model"]:  # a family name: a near miss of a built-in or installed one
+            names = [*models.BUILTIN, *plugins.entry_points(models.GROUP)]
+            name = repr(sweep["model"])
+            message = message.replace(name, name + did_you_mean(sweep["model"], names), 1)
+        raise ConfigError(f"{key_path([*where, 'model'])}: {message}", [*where, "model"]) from None
+    known_keys = {"gpt": family_sizes.GPT_KEYS, "mlp": family_sizes.MLP_KEYS}
+    _check_size_keys(sweep, where, known_keys.get(sweep["model"]))
+    if sweep["model"] in models.BUILTIN:
+        dataset = dataset_of(config, sweep["dataset"], [*where, "dataset"])
         params = (config.get("datasets") or {}).get(sweep["dataset"], {})
-        _check_size_keys(sweep, where, known_keys.get(sweep["model"]))
         _check_sizes_resolve(sweep, where, dataset.shape_meta(params))
-        pool = dataset.pool_size(params)
-        for k, budget in enumerate(sweep["budgets"]):
-            if pool is not None and budget > pool:
-                raise ConfigError(f"{key_path([*where, 'budgets', k])}: {budget} {dataset.unit} is more than the "
-                                  f"training pool of {dataset.name} ({pool} {dataset.unit} with these parameters); "
-                                  "a budget subsamples the pool, so it is at most the pool", [*where, "budgets", k])
+    else:
+        _check_sizes_resolve(sweep, where, None)
+
+
+def _check_command_sweep(sweep: dict, where: list) -> None:
+    """No model; a command whose placeholders exist for every size, in one flat namespace without clashes."""
+    from ..trainers.command import RESERVED, check_command
+
+    _refuse(sweep, where, "model", "a command sweep's script builds its own model: leave `model` out (the "
+            "architecture and size keys reach the command as placeholders)")
+    if "command" not in sweep:
+        raise ConfigError(f"{key_path(where)}: sweep {sweep['name']!r} has `trainer: command` but no `command`, the "
+                          "shell command run once per run, e.g. \"python train.py --width {width} --seed {seed} "
+                          "--out {out_dir}\"", where)
+    if "dataset" in sweep and "budget_unit" in sweep:
+        _refuse(sweep, where, "budget_unit", "the dataset's unit decides; budget_unit is for a command sweep "
+                "without a dataset")
+    _check_size_keys(sweep, where, None)
+    _check_sizes_resolve(sweep, where, None)
+    for j, size in enumerate(sweep["sizes"]):
+        architecture = {**sweep["architecture"], **size}
+        try:
+            check_command(sweep["command"], architecture, sweep["train"], "dataset" in sweep)
+        except ValueError as error:
+            at = _clash(sweep, where, j, set(RESERVED) | set(architecture)) or [*where, "command"]
+            raise ConfigError(f"{key_path(at)}: {error}", at) from None
+
+
+def _clash(sweep: dict, where: list, j: int, taken: set) -> list | None:
+    """The key path of the architecture, size or train key that clashes with a placeholder name, or None."""
+    from ..trainers.command import RESERVED
+
+    size = sweep["sizes"][j]
+    for key in size:
+        if key in RESERVED:
+            return [*where, "sizes", j, key]
+    for key in sweep["architecture"]:
+        if key in RESERVED:
+            return [*where, "architecture", key]
+    for key in sweep["train"]:
+        if key in taken:
+            return [*where, "train", key]
+    return None
+
+
+def _check_budgets(config: dict, sweep: dict, where: list) -> None:
+    """Sample budgets within the training pool where it is known from the parameters (built-in datasets); the
+    study's own data is checked when prepared, before any training job."""
+    if "dataset" not in sweep:
+        return
+    dataset = dataset_of(config, sweep["dataset"], [*where, "dataset"])
+    params = (config.get("datasets") or {}).get(sweep["dataset"], {})
+    pool = dataset.pool_size(params)
+    for k, budget in enumerate(sweep["budgets"]):
+        if pool is not None and budget > pool:
+            raise ConfigError(f"{key_path([*where, 'budgets', k])}: {budget} {dataset.unit} is more than the "
+                              f"training pool of {dataset.name} ({pool} {dataset.unit} with these parameters); "
+                              "a budget subsamples the pool, so it is at most the pool", [*where, "budgets", k])
 
 
 def _check_size_keys(sweep: dict, where: list, keys) -> None:
@@ -144,9 +284,10 @@ def _check_size_keys(sweep: dict, where: list, keys) -> None:
                                   [*at, key])
 
 
-def _check_sizes_resolve(sweep: dict, where: list, meta: dict) -> None:
-    """Every size listed once and resolved by its family to a model with parameters. An error every size shares
-    comes from the shared architecture, and is reported there."""
+def _check_sizes_resolve(sweep: dict, where: list, meta: dict | None) -> None:
+    """Every size listed once and, where the data's shapes are known before it is prepared (meta), resolved by its
+    built-in family to a model with parameters. An error every size shares comes from the shared architecture, and
+    is reported there. A user family, or a command, resolves its sizes itself."""
     from .. import models
 
     seen, errors = {}, []
@@ -156,6 +297,8 @@ def _check_sizes_resolve(sweep: dict, where: list, meta: dict) -> None:
             raise ConfigError(f"{key_path([*where, 'sizes', j])}: {size} is listed twice (also sizes[{seen[key]}])",
                               [*where, "sizes", j])
         seen[key] = j
+        if meta is None:
+            continue
         try:
             resolved = models.resolve(sweep["model"], {**sweep["architecture"], **size}, meta)
             n_params, _ = models.count_params(sweep["model"], resolved)
@@ -191,6 +334,46 @@ def check_points(config: dict) -> None:
                 raise ConfigError(f"{key_path(laws_where)}: law {law_name!r} has {law.n_params} parameters but sweep "
                                   f"{sweep['name']!r} gives {points} distinct {what} (x = {settings['x']}); add "
                                   "sizes or budgets, or fit a law with fewer parameters (scalinglab laws)", laws_where)
+
+
+def unknown_fit_columns(config: dict):
+    """(key path, sweep, column, known columns) of every `fit.x`/`fit.y` column a sweep's runs will not have, as far
+    as it is known before they run (scalinglab.config.columns)."""
+    from .columns import metric_columns, spec_columns
+    from .study import fit_settings
+
+    for i, sweep in enumerate(config.get("sweeps") or []):
+        params = None
+        if "dataset" in sweep:
+            block = (config.get("datasets") or {}).get(sweep["dataset"]) or {}
+            params = dataset_of(config, sweep["dataset"], ["sweeps", i, "dataset"]).params_with_defaults(block)
+        known = spec_columns(sweep, params) | metric_columns(sweep)
+        settings = fit_settings(config, sweep["name"])
+        for key in ("x", "y"):
+            where = ["sweeps", i, "fit", key] if key in (sweep.get("fit") or {}) else ["fit", key]
+            for column in (c.strip() for c in str(settings[key]).split(",")):
+                if column and column not in known:
+                    yield where, sweep, column, known
+
+
+def check_fit_columns(config: dict) -> None:
+    """`fit.x` and `fit.y` name columns the runs of the built-in trainer write (docs/metrics.md); a typo would fail
+    only after every run trained."""
+    for where, sweep, column, known in unknown_fit_columns(config):
+        if sweep["trainer"] != "command":
+            raise ConfigError(f"{key_path(where)}: {column!r} is not a column of sweep {sweep['name']!r}'s runs"
+                              f"{did_you_mean(column, known)}; metrics.parquet columns are the metrics of "
+                              "docs/metrics.md (final_val_loss, test_loss_at_best_val, n_params, "
+                              "n_params_nonembedding, tokens_seen, flops_6nd, ...) and the run spec's (budget, seed, "
+                              "arch_*, train_*, data_*)", where)
+
+
+def fit_column_warnings(config: dict) -> list[str]:
+    """A command sweep's script may write metrics of its own: a column no contract names is allowed, and said."""
+    return [f"{key_path(where)}: {column!r} is not a metric of the command trainer's contract"
+            f"{did_you_mean(column, known)}; sweep {sweep['name']!r}'s script must write it to metrics.json "
+            "(checked when its runs are fitted)"
+            for where, sweep, column, known in unknown_fit_columns(config) if sweep["trainer"] == "command"]
 
 
 def distinct_points(sweep: dict, x_columns: list[str]) -> tuple[int, str]:
@@ -230,7 +413,7 @@ def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[
     if whole >= path_max:
         raise ConfigError(f"the longest path of the study, {longest[:80]!r}..., is {whole} bytes under {root}; this "
                           f"file system allows {path_max - 1}: shorten the study or sweep names", ["study"])
-    return runtime_warnings(specs)
+    return fit_column_warnings(config) + runtime_warnings(specs)
 
 
 def runtime_warnings(specs: list[dict]) -> list[str]:
@@ -244,6 +427,8 @@ def runtime_warnings(specs: list[dict]) -> list[str]:
             seconds = resources.estimated_seconds(spec)
         except (ValueError, KeyError):
             continue  # sizes that do not resolve were refused already
+        if seconds is None:
+            continue  # a size known only when the run starts
         if seconds > worst.get(spec["sweep"], (0.0, None))[0]:
             worst[spec["sweep"]] = (seconds, spec)
     warnings = []

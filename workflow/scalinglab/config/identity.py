@@ -20,9 +20,15 @@ def short_hash(value, length: int = 12, algorithm: str = "sha1") -> str:
     return hashlib.new(algorithm, canonical_json(value).encode()).hexdigest()[:length]
 
 
+# Spec keys added after runs were first recorded, with the value every earlier run implicitly had: at that value
+# they stay out of the identity, so that upgrading scalinglab changes no run id and retrains nothing.
+NEUTRAL_VALUES = {"trainer": "builtin"}
+
+
 def run_identity(spec: dict) -> dict:
-    """What defines a run: its spec without the operational keys."""
-    return {key: value for key, value in spec.items() if key not in OPERATIONAL_KEYS}
+    """What defines a run: its spec without the operational keys (and without later keys at their neutral value)."""
+    return {key: value for key, value in spec.items()
+            if key not in OPERATIONAL_KEYS and not (key in NEUTRAL_VALUES and value == NEUTRAL_VALUES[key])}
 
 
 def run_id(spec: dict) -> str:

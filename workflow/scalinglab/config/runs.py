@@ -43,40 +43,55 @@ def size_label(size: dict) -> str:
     return "-".join(parts)
 
 
-def expand_sweep(sweep: dict, config: dict) -> list[dict]:
-    from ..datasets import DATASETS
+def sweep_dataset(sweep: dict, config: dict) -> dict:
+    """The dataset fields every run of a sweep shares: dataset, dataset_id, dataset_params, budget_unit. A command
+    sweep without a dataset has none (its budget_unit is its own, samples by default)."""
+    if "dataset" not in sweep:
+        return {"dataset": None, "dataset_id": None, "dataset_params": None,
+                "budget_unit": sweep.get("budget_unit", "samples")}
+    from ..datasets import get_spec
 
-    dataset = sweep["dataset"]
-    if dataset not in DATASETS:
-        raise ConfigError(
-            f"sweep {sweep['name']!r}: unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}"
-        )
-    unit = DATASETS[dataset].unit
-    dataset_params = DATASETS[dataset].params_with_defaults(config.get("datasets", {}).get(dataset, {}))
-    dataset_id = DATASETS[dataset].dataset_id(dataset_params)
+    name = sweep["dataset"]
+    block = (config.get("datasets") or {}).get(name) or {}
+    try:
+        dataset = get_spec(name, block)
+    except ConfigError as error:
+        raise ConfigError(f"sweep {sweep['name']!r}: {error}") from None
+    params = dataset.params_with_defaults(block)
+    return {"dataset": name, "dataset_id": dataset.dataset_id(params), "dataset_params": params,
+            "budget_unit": dataset.unit}
+
+
+def expand_sweep(sweep: dict, config: dict) -> list[dict]:
+    data = sweep_dataset(sweep, config)
+    command = sweep["trainer"] == "command"
     specs = []
     for size, budget, seed in itertools.product(sweep["sizes"], sweep["budgets"], sweep["seeds"]):
-        architecture = {**sweep["architecture"], **size}
         label = size_label(size)
         spec = {
             "sweep": sweep["name"],
-            "dataset": dataset,
-            "dataset_id": dataset_id,
-            "dataset_params": dataset_params,
-            "model": sweep["model"],
-            "architecture": architecture,
+            "trainer": sweep["trainer"],
+            "dataset": data["dataset"],
+            "dataset_id": data["dataset_id"],
+            "dataset_params": data["dataset_params"],
+            "model": None if command else sweep["model"],
+            "architecture": {**sweep["architecture"], **size},
             "size_label": label,
             "seed": seed,
             "budget": budget,
-            "budget_unit": unit,
+            "budget_unit": data["budget_unit"],
             "train": sweep["train"],
             "device": config["device"],
             "checkpoint_interval_s": config["checkpoint_interval_s"],
             "keep_checkpoints": config["keep_checkpoints"],
             "on_failure": config["on_failure"],
         }
+        if command:
+            spec["command"] = sweep["command"]
+        if "resources" in sweep:
+            spec["resources"] = sweep["resources"]
         spec["run_id"] = run_id(spec)
-        spec["run_path"] = f"{sweep['name']}/{label}/{human_count(budget)}-{unit}/seed{seed}"
+        spec["run_path"] = f"{sweep['name']}/{label}/{human_count(budget)}-{data['budget_unit']}/seed{seed}"
         specs.append(spec)
     return specs
 
@@ -110,7 +125,9 @@ def flatten_spec(spec: dict) -> dict:
         elif key == "train":
             flat.update({f"train_{k}": _scalar(v) for k, v in value.items()})
         elif key == "dataset_params":
-            flat.update({f"data_{k}": _scalar(v) for k, v in value.items()})
+            flat.update({f"data_{k}": _scalar(v) for k, v in (value or {}).items()})
+        elif key == "resources":
+            flat.update({f"resources_{k}": v for k, v in value.items()})
         else:
             flat[key] = value
     return flat
