@@ -22,6 +22,7 @@ include: "workflow/rules/fit.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/paper.smk"
 include: "workflow/rules/external.smk"
+include: "workflow/rules/targets.smk"
 
 
 localrules:
@@ -40,4 +41,6 @@ rule all:
         PATHS.metrics,
         PATHS.curves,
         fit_targets(),
+        [PATHS.prediction(name) for name in TARGETS],
+        [PATHS.targets, PATHS.scorecard] if TARGETS else [],
         PATHS.report,

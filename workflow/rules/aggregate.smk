@@ -1,6 +1,7 @@
 rule aggregate:
     input:
-        run_files(),
+        # the ladder: target runs are scored (targets.smk), never fitted
+        ladder_files(),
     output:
         metrics=PATHS.metrics,
         curves=PATHS.curves,

@@ -21,6 +21,7 @@ from scalinglab.config import (
     run_table_config,
 )
 from scalinglab.config.paths import migration_hint, old_layout
+from scalinglab.config.targets import target_table
 from scalinglab.laws import LAWS
 
 SCALINGLAB_ENV = "../../envs/scalinglab.yaml"
@@ -78,8 +79,12 @@ STUDY = config["study"]
 PATHS = StudyPaths(STUDY)
 # Every run of the study, keyed by its readable path under results/STUDY/runs/.
 RUNS = {spec["run_path"]: spec for spec in SPECS}
+# The ladder runs: every run that is not a target (metrics.parquet holds them, fits see only them).
+LADDER = [path for path, spec in RUNS.items() if spec["role"] == "ladder"]
 # Trained sweeps and external (CSV) sweeps are fitted and reported alike.
 SWEEPS = fitted_blocks(config)
+# Targets: name -> what predicting and scoring it needs (its x, known before it trains; its runs).
+TARGETS = target_table(config, SPECS, os.getcwd())
 # The prepared datasets the runs use: (name, dataset_id) -> generation parameters (a command sweep may have none).
 DATASETS = {
     (spec["dataset"], spec["dataset_id"]): spec["dataset_params"]
@@ -113,18 +118,18 @@ def one_of(names):
 
 
 def run_pattern():
-    """Exactly the run paths of the study: per sweep, the product of its size labels, budget labels and seeds."""
+    """The run paths of the study: per sweep and shape of path (ladder runs with or without a grid, targets), the
+    product of the labels at each position."""
     parts = {}
     for spec in SPECS:
-        name, size, budget, seed = spec["run_path"].split("/")
-        sweep = parts.setdefault(name, (set(), set(), set()))
-        sweep[0].add(size)
-        sweep[1].add(budget)
-        sweep[2].add(seed)
+        name, *rest = spec["run_path"].split("/")
+        positions = parts.setdefault((name, len(rest)), [set() for _ in rest])
+        for position, label in zip(positions, rest):
+            position.add(label)
     return (
         "|".join(
-            f"{re.escape(name)}/(?:{one_of(sizes)})/(?:{one_of(budgets)})/(?:{one_of(seeds)})"
-            for name, (sizes, budgets, seeds) in parts.items()
+            re.escape(name) + "".join(f"/(?:{one_of(labels)})" for labels in positions)
+            for (name, _), positions in parts.items()
         )
         or "(?!)"
     )
@@ -132,23 +137,27 @@ def run_pattern():
 
 wildcard_constraints:
     run=run_pattern(),
+    target=one_of(TARGETS),
     sweep=one_of(SWEEPS),
     law=one_of(LAWS),
     dataset=one_of(name for name, _ in DATASETS),
     dataset_id="[0-9a-f]{12}",
 
 
-def dataset_files(wildcards):
+def train_inputs(wildcards):
+    """A run's prepared dataset (none for a command sweep that brings its own data) and, for a target run, its
+    prediction: the DAG trains a target only after it was predicted."""
     spec = RUNS[wildcards.run]
-    if spec["dataset"] is None:
-        return {}  # a command sweep that brings its own data
-    folder = dataset_dir(spec["dataset"], spec["dataset_id"])
-    # ancient: the folder is named by the hash of the data's parameters, so a cache rebuilt with the same parameters
-    # holds the same data and retrains nothing.
-    return {
-        "data": ancient(f"{folder}/data.npz"),
-        "meta": ancient(f"{folder}/meta.json"),
-    }
+    inputs = {}
+    if spec["dataset"] is not None:
+        folder = dataset_dir(spec["dataset"], spec["dataset_id"])
+        # ancient: the folder is named by the hash of the data's parameters, so a cache rebuilt with the same
+        # parameters holds the same data and retrains nothing.
+        inputs["data"] = ancient(f"{folder}/data.npz")
+        inputs["meta"] = ancient(f"{folder}/meta.json")
+    if spec["role"] == "target":
+        inputs["prediction"] = PATHS.prediction(spec["target"])
+    return inputs
 
 
 def dataset_params_json(wildcards):
@@ -164,6 +173,11 @@ def data_dir_of(wildcards, input):
     """The run's prepared dataset folder, or "" for a command sweep without a dataset. Derived from `input`: no
     rerun trigger of its own (the dataset is part of the run's identity)."""
     return os.path.dirname(input.data) if "data" in input.keys() else ""
+
+
+def prediction_of(wildcards, input):
+    """A target run's prediction file, or ""."""
+    return input.prediction if "prediction" in input.keys() else ""
 
 
 def train_spec_json(wildcards):
@@ -192,6 +206,10 @@ def fit_targets():
 
 def run_files():
     return [PATHS.run_file(path) for path in RUNS]
+
+
+def ladder_files():
+    return [PATHS.run_file(path) for path in LADDER]
 
 
 # The config keys the report and the paper figures use (not retries, on_failure, ...): their rerun trigger.

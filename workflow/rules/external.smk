@@ -2,9 +2,13 @@
 # results/STUDY/metrics.parquet (and an empty curves.parquet), then the usual fit and report rules run on them.
 # A missing CSV, or one without a mapped column, stopped the workflow already (config.checks.check_runs).
 if config.get("external"):
-    # Only the external block is a rerun trigger: fit settings and references never re-import.
+    # Only the external block and the targets (their rows are held out of the ladder) are a rerun trigger: fit
+    # settings and references never re-import.
     EXTERNAL_IMPORT_JSON = canonical_json(
-        {"external": [dict(b, fit={}, references=[]) for b in config["external"]]}
+        {
+            "external": [dict(b, fit={}, references=[]) for b in config["external"]],
+            "targets": config.get("targets") or [],
+        }
     )
 
     rule import_external:

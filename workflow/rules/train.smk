@@ -1,6 +1,6 @@
 rule train:
     input:
-        unpack(dataset_files),
+        unpack(train_inputs),
     output:
         PATHS.run_file("{run}"),
     log:
@@ -25,6 +25,7 @@ rule train:
         spec=train_spec_json,
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
         data_dir=data_dir_of,
+        prediction=prediction_of,
         # How the job executes (checkpoints, on_failure, retries + 1). Params computed from `resources` count as
         # derived for snakemake and are no rerun trigger: changing them retrains nothing.
         execution=lambda wildcards, resources: EXECUTION_JSON,
@@ -32,7 +33,7 @@ rule train:
     shell:
         "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads}"
         " scalinglab train --spec-json {params.spec:q} --execution-json {params.execution:q}"
-        " --data-dir={params.data_dir:q} --out-dir {params.out_dir:q} --log {log:q}"
+        " --data-dir={params.data_dir:q} --prediction={params.prediction:q} --out-dir {params.out_dir:q} --log {log:q}"
         " --attempt {resources.attempt} --max-attempts {params.max_attempts} > {log:q} 2>&1"
         # A failed job's last log line (its one-line error: sweep, run, what went wrong, the log) reaches the terminal.
         " || {{ tail -n 1 {log:q} >&2; exit 1; }}"

@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 from . import atomic
-from .config import flatten_spec
+from .config import flatten_spec, with_neutral_values
 
 # Columns that identify a run in the curves table, so it can be plotted without a join.
 CURVE_KEYS = ("run_id", "sweep", "dataset", "model", "size_label", "seed", "budget")
 
 
 def metrics_row(record: dict) -> dict:
-    row = flatten_spec(record["spec"])
+    row = flatten_spec(with_neutral_values(record["spec"]))  # records of older specs lack their newer keys
     row.update(record["metrics"])
     row.update({f"env_{key}": value for key, value in record.get("env", {}).items()})
     return row

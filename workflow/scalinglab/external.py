@@ -86,13 +86,102 @@ def load_block(block: dict):
     return frame
 
 
+def target_mask(block: dict, frame, match: dict):
+    """The rows of an external block's table (`load_block`) that a target's `match` picks: each column a metrics
+    column (as mapped) or a column of the CSV, each value equal (numbers to 1e-9 relative)."""
+    import numpy as np
+    import pandas as pd
+
+    raw = None
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in match.items():
+        if column in frame:
+            values = frame[column]
+        else:
+            raw = pd.read_csv(block["path"]) if raw is None else raw
+            if column not in raw:
+                from .config.validate import did_you_mean
+
+                known = [*frame.columns, *raw.columns]
+                raise ConfigError(f"match: {column!r} is neither a column of {block['path']} nor a mapped column"
+                                  f"{did_you_mean(column, known)}")
+            values = raw[column]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            mask &= np.isclose(numbers, float(value), rtol=1e-9, atol=0.0)
+        else:
+            mask &= values.astype(str).to_numpy() == str(value)
+    return mask
+
+
+def external_targets(config: dict, name: str) -> list[dict]:
+    """The targets of external block `name`."""
+    return [target for target in config.get("targets") or [] if target["sweep"] == name]
+
+
+def ladder_and_targets(config: dict, block: dict):
+    """(ladder rows, {target name: its rows}) of one external block: matching rows are held out of the ladder."""
+    import numpy as np
+
+    frame = load_block(block)
+    held_out, rows = np.zeros(len(frame), dtype=bool), {}
+    for target in external_targets(config, block["name"]):
+        mask = target_mask(block, frame, target["match"])
+        rows[target["name"]] = frame[mask].assign(role="target", target=target["name"])
+        held_out |= mask
+    return frame[~held_out].assign(role="ladder", target=None), rows
+
+
+def check_targets(config: dict, root: str | Path = ".") -> None:
+    """Before any work: each external target matches rows of its CSV, at one x (a target is one point)."""
+    from .config.study import fit_settings
+    from .config.validate import key_path
+
+    blocks = {block["name"]: block for block in config.get("external") or []}
+    for i, target in enumerate(config.get("targets") or []):
+        if target["sweep"] not in blocks:
+            continue
+        where = ["targets", i, "match"]
+        block = {**blocks[target["sweep"]], "path": str(Path(root) / blocks[target["sweep"]]["path"])}
+        frame = load_block(block)
+        try:
+            rows = frame[target_mask(block, frame, target["match"])]
+        except ConfigError as error:
+            raise ConfigError(f"{key_path(where)}: {error}", where) from None
+        if rows.empty:
+            raise ConfigError(f"{key_path(where)}: no row of {blocks[target['sweep']]['path']} matches "
+                              f"{target['match']}", where)
+        x = [c.strip() for c in fit_settings(config, target["sweep"])["x"].split(",")]
+        points = rows[[c for c in x if c in rows]].drop_duplicates()
+        if len(points) > 1:
+            raise ConfigError(f"{key_path(where)}: the {len(rows)} rows matching {target['match']} lie at "
+                              f"{len(points)} different x ({', '.join(x)}); a target is one point: narrow `match`",
+                              where)
+        if len(rows) == len(frame):
+            raise ConfigError(f"{key_path(where)}: {target['match']} matches every row; nothing is left to fit",
+                              where)
+
+
+def target_point(config: dict, target: dict, root: str | Path = ".") -> dict:
+    """The x ({column: value}) of an external target: its rows' (one point, `check_targets`)."""
+    from .config.study import fit_settings
+
+    block = next(b for b in config["external"] if b["name"] == target["sweep"])
+    block = {**block, "path": str(Path(root) / block["path"])}
+    frame = load_block(block)
+    rows = frame[target_mask(block, frame, target["match"])]
+    x = [c.strip() for c in fit_settings(config, target["sweep"])["x"].split(",")]
+    return {column: float(rows[column].iloc[0]) for column in x if column in rows}
+
+
 def import_external(config: dict, metrics_out: str | Path, curves_out: str | Path) -> int:
+    """Write the ladder rows of every external block (rows its targets match are held out) to metrics_out."""
     import pandas as pd
 
     from .aggregate import write_parquet
 
     check_files(config)
-    frames = [load_block(block) for block in config.get("external") or []]
+    frames = [ladder_and_targets(config, block)[0] for block in config.get("external") or []]
     metrics = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     curves = pd.DataFrame(
         {

@@ -23,6 +23,8 @@ COMMANDS = {
     "laws": "laws",
     "fit": "fit",
     "predict": "predict",
+    "predict-target": "predict_target",
+    "score": "score",
     "report": "report",
     "paper-figures": "paper_figures",
     "migrate": "migrate",

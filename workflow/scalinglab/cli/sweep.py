@@ -13,18 +13,25 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..config import load_study, runs_table
+    from ..config import load_study, runs_table, skipped_cells
 
     config, specs, warnings = load_study(args.config)
     for warning in warnings:
         print(f"scalinglab sweep: warning: {warning}", file=sys.stderr)
     table = runs_table(specs)
+    skipped = skipped_cells(config)
     if args.out is None:
         if specs:
-            columns = ["run_id", "run_path", "trainer", "dataset", "model", "budget", "seed"]
+            columns = ["run_id", "run_path", "role", "trainer", "dataset", "model", "budget", "seed"]
             table[columns].to_string(sys.stdout, index=False)
+        for cell in skipped:
+            sys.stdout.write(f"\nskipped {cell['sweep']}/{cell['size_label']}/C{cell['compute_budget']:.4g}: "
+                             f"{cell['reason']}")
         external = ", ".join(block["name"] for block in config.get("external") or [])
-        sys.stdout.write(f"\n{len(table)} runs" + (f" (external data: {external})" if external else "") + "\n")
+        targets = sum(table["role"] == "target") if specs else 0
+        sys.stdout.write(f"\n{len(table)} runs" + (f" ({targets} of them targets)" if targets else "")
+                         + (f", {len(skipped)} cells skipped" if skipped else "")
+                         + (f" (external data: {external})" if external else "") + "\n")
     elif args.out.endswith(".parquet"):
         table.to_parquet(args.out, index=False)
     else:

@@ -30,6 +30,8 @@ def add_arguments(parser) -> None:
         "--on-failure", choices=["stop", "record"], help="override the spec's on_failure for the last attempt"
     )
     parser.add_argument("--log", help="this job's log file, named in error messages")
+    parser.add_argument("--prediction", help="a target run: its prediction file (written before it trains); the run "
+                        "trains the grid value the prediction chose and records it")
 
 
 def _pipeline_spec(args) -> tuple[dict, str, str]:
@@ -40,6 +42,9 @@ def _pipeline_spec(args) -> tuple[dict, str, str]:
     spec = json.loads(text)
     if not isinstance(spec, dict):
         raise ValueError("--spec-json must be a JSON object")
+    from ..config.identity import with_neutral_values
+
+    spec = with_neutral_values(spec)  # the workflow passes the identity, which leaves neutral values out
     spec.update(json.loads(args.execution_json) if args.execution_json else {})
     if not args.out_dir:
         raise ValueError("--spec-json needs --out-dir (a spec does not know its study)")
@@ -79,6 +84,13 @@ def run(args) -> int:
         print("scalinglab train: give --spec-json, or --config FILE with --run RUN_ID_OR_PATH", file=sys.stderr)
         return 2
 
+    if args.prediction:
+        from ..config.targets import apply_prediction, wait_until_after
+
+        with open(args.prediction) as handle:
+            prediction = json.load(handle)
+        spec = apply_prediction(spec, prediction)
+        wait_until_after(prediction["predicted_at"])  # started_at > predicted_at, to the second
     from ..trainers import failure_message, train_with_policy
 
     label = spec.get("run_path") or spec.get("run_id") or out_dir

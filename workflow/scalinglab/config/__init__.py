@@ -9,23 +9,26 @@ function needs them): `scalinglab train` imports it on its start-up path.
     schema     the schema file and its defaults
     validate   load_config, validate_config (schema, then checks.check_study), load_study (and the run table)
     checks     what a schema cannot express: laws, datasets, sizes, budgets, points per law, path lengths
-    runs       expand (the run table), run_table_config, run_paths, human_count, size_label, runs_table
+    runs       expand (the run table: ladder runs and targets), expand_with_skipped, skipped_cells, run_table_config,
+               run_paths, human_count, size_label, runs_table
     paths      StudyPaths (every study has its own home), dataset_dir, the old layout and its migration
     study      fit_settings, fitted_blocks, default_y (the fitted column when a study names none), report_config
 """
 
 from .errors import ConfigError
-from .identity import OPERATIONAL_KEYS, canonical_json, run_id, run_identity, short_hash
+from .identity import OPERATIONAL_KEYS, canonical_json, run_id, run_identity, short_hash, with_neutral_values
 from .paths import StudyPaths, dataset_dir
 from .runs import (
     RUN_TABLE_KEYS,
     expand,
+    expand_with_skipped,
     flatten_spec,
     human_count,
     run_paths,
     run_table_config,
     runs_table,
     size_label,
+    skipped_cells,
 )
 from .study import REPORT_KEYS, default_y, fit_settings, fitted_blocks, report_config
 from .validate import load_config, load_study, validate_config
@@ -40,6 +43,7 @@ __all__ = [
     "dataset_dir",
     "default_y",
     "expand",
+    "expand_with_skipped",
     "fit_settings",
     "fitted_blocks",
     "flatten_spec",
@@ -54,5 +58,7 @@ __all__ = [
     "runs_table",
     "short_hash",
     "size_label",
+    "skipped_cells",
     "validate_config",
+    "with_neutral_values",
 ]

@@ -18,7 +18,7 @@ from .validate import did_you_mean, key_path, problem_error, unknown_key_message
 # x columns that vary with the model's size, and with the data a run sees: they decide how many distinct points a
 # sweep gives a law (sizes, budgets, or (size, budget) pairs).
 SIZE_COLUMNS = ("n_params", "n_params_nonembedding")
-DATA_COLUMNS = ("budget", "tokens_seen", "samples_seen", "tokens", "samples")
+DATA_COLUMNS = ("budget", "tokens_seen", "samples_seen", "tokens", "samples", "compute_budget")
 # Keys of a size entry that give a size: they must be positive whole numbers.
 SIZE_KEYS = ("width", "d_model", "target_params", "n_layer", "n_head", "head_dim", "context")
 # A run estimated to take longer than this gets a warning with the estimate.
@@ -26,8 +26,10 @@ WARN_RUN_SECONDS = 30 * 86400.0
 
 
 def check_study(config: dict) -> None:
+    from .targets import check_targets
+
     for check in (check_unique_names, check_fit_blocks, check_laws, check_datasets, check_sweeps, check_points,
-                  check_fit_columns):
+                  check_fit_columns, check_targets):
         check(config)
 
 
@@ -172,11 +174,59 @@ def check_sweeps(config: dict) -> None:
     knows, sizes that resolve to a positive size, a command's placeholders, budgets the training pool can give."""
     for i, sweep in enumerate(config.get("sweeps") or []):
         where = ["sweeps", i]
+        _check_budget_kind(sweep, where)
+        _check_grid(sweep, where)
         if sweep["trainer"] == "command":
             _check_command_sweep(sweep, where)
         else:
             _check_builtin_sweep(config, sweep, where)
         _check_budgets(config, sweep, where)
+
+
+def _check_budget_kind(sweep: dict, where: list) -> None:
+    """budgets or compute_budgets, one of the two; tokens_per_param only with compute_budgets, low <= high; no
+    fixed step count under a compute budget (the budget decides the steps)."""
+    has = [key for key in ("budgets", "compute_budgets") if key in sweep]
+    if len(has) != 1:
+        what = "has both" if has else "has neither"
+        raise ConfigError(f"{key_path(where)}: sweep {sweep['name']!r} {what} `budgets` and `compute_budgets`; give "
+                          "one: data budgets (tokens or samples per run), or compute budgets (FLOPs per run, IsoFLOP)",
+                          [*where, has[-1]] if has else where)
+    if "tokens_per_param" in sweep:
+        low, high = sweep["tokens_per_param"]
+        if "compute_budgets" not in sweep:
+            raise ConfigError(f"{key_path([*where, 'tokens_per_param'])}: skips (size, compute budget) cells; this "
+                              "sweep has budgets, not compute_budgets", [*where, "tokens_per_param"])
+        if low > high:
+            raise ConfigError(f"{key_path([*where, 'tokens_per_param'])}: [{low}, {high}] is [low, high] with low <= "
+                              "high", [*where, "tokens_per_param"])
+    if "compute_budgets" in sweep and "steps" in sweep["train"]:
+        raise ConfigError(f"{key_path([*where, 'train', 'steps'])}: a compute budget decides each run's steps; leave "
+                          "train.steps out", [*where, "train", "steps"])
+
+
+def _check_grid(sweep: dict, where: list) -> None:
+    """Grid keys are train keys (of the built-in trainer's train block; any name for a command's own settings), and
+    every value is one the train block allows."""
+    import jsonschema
+
+    from .schema import properties
+
+    train = properties("train")
+    for key, values in (sweep.get("grid") or {}).items():
+        at = [*where, "grid", key]
+        if sweep["trainer"] == "command":
+            if not key.isidentifier():
+                raise ConfigError(f"{key_path(at)}: a grid key is a placeholder of the command, a Python name",
+                                  at)
+            continue
+        if key not in train:
+            raise ConfigError(f"{unknown_key_message([*where, 'grid'], key, train)} (a grid varies keys of `train`)",
+                              at)
+        for k, value in enumerate(values):
+            for problem in jsonschema.Draft202012Validator(train[key]).iter_errors(value):
+                raise ConfigError(f"{key_path([*at, k])}: {problem.message} (the values train.{key} allows)",
+                                  [*at, k])
 
 
 def _refuse(sweep: dict, where: list, key: str, why: str) -> None:
@@ -233,7 +283,8 @@ def _check_command_sweep(sweep: dict, where: list) -> None:
     for j, size in enumerate(sweep["sizes"]):
         architecture = {**sweep["architecture"], **size}
         try:
-            check_command(sweep["command"], architecture, sweep["train"], "dataset" in sweep)
+            check_command(sweep["command"], architecture, {**sweep["train"], **(sweep.get("grid") or {})},
+                          "dataset" in sweep)
         except ValueError as error:
             at = _clash(sweep, where, j, set(RESERVED) | set(architecture)) or [*where, "command"]
             raise ConfigError(f"{key_path(at)}: {error}", at) from None
@@ -250,9 +301,10 @@ def _clash(sweep: dict, where: list, j: int, taken: set) -> list | None:
     for key in sweep["architecture"]:
         if key in RESERVED:
             return [*where, "architecture", key]
-    for key in sweep["train"]:
-        if key in taken:
-            return [*where, "train", key]
+    for block in ("train", "grid"):
+        for key in sweep.get(block) or {}:
+            if key in taken:
+                return [*where, block, key]
     return None
 
 
@@ -264,7 +316,7 @@ def _check_budgets(config: dict, sweep: dict, where: list) -> None:
     dataset = dataset_of(config, sweep["dataset"], [*where, "dataset"])
     params = (config.get("datasets") or {}).get(sweep["dataset"], {})
     pool = dataset.pool_size(params)
-    for k, budget in enumerate(sweep["budgets"]):
+    for k, budget in enumerate(sweep.get("budgets") or []):
         if pool is not None and budget > pool:
             raise ConfigError(f"{key_path([*where, 'budgets', k])}: {budget} {dataset.unit} is more than the "
                               f"training pool of {dataset.name} ({pool} {dataset.unit} with these parameters); "
@@ -316,8 +368,18 @@ def _check_sizes_resolve(sweep: dict, where: list, meta: dict | None) -> None:
 def check_points(config: dict) -> None:
     """A law needs as many distinct points as it has parameters, and one x column per input."""
     from ..laws import LAWS
+    from .runs import expand_sweep
     from .study import fit_settings
 
+    cells = {}  # IsoFLOP sweeps: the (size, compute budget) cells they train, skipped ones left out
+    for i, sweep in enumerate(config.get("sweeps") or []):
+        if "compute_budgets" in sweep:
+            specs, _ = expand_sweep(sweep, config, ["sweeps", i])
+            cells[sweep["name"]] = {(spec["size_label"], spec["compute_budget"]) for spec in specs}
+            if not specs:
+                raise ConfigError(f"sweeps[{i}].tokens_per_param: skips every (size, compute budget) cell of sweep "
+                                  f"{sweep['name']!r}; widen it, or change the sizes or compute budgets",
+                                  ["sweeps", i, "tokens_per_param"])
     for i, sweep in enumerate(config.get("sweeps") or []):
         settings = fit_settings(config, sweep["name"])
         x_columns = [column.strip() for column in str(settings["x"]).split(",") if column.strip()]
@@ -329,7 +391,7 @@ def check_points(config: dict) -> None:
                 raise ConfigError(f"{key_path(x_where)}: law {law_name!r} takes {len(law.inputs)} input(s) "
                                   f"({', '.join(law.inputs)}) but x names {len(x_columns)} ({settings['x']}); give "
                                   "one column per input, comma-separated", x_where)
-            points, what = distinct_points(sweep, x_columns)
+            points, what = distinct_points(sweep, x_columns, cells.get(sweep["name"]))
             if points < law.n_params:
                 raise ConfigError(f"{key_path(laws_where)}: law {law_name!r} has {law.n_params} parameters but sweep "
                                   f"{sweep['name']!r} gives {points} distinct {what} (x = {settings['x']}); add "
@@ -376,24 +438,31 @@ def fit_column_warnings(config: dict) -> list[str]:
             for where, sweep, column, known in unknown_fit_columns(config) if sweep["trainer"] == "command"]
 
 
-def distinct_points(sweep: dict, x_columns: list[str]) -> tuple[int, str]:
-    """How many distinct x values a sweep gives, and of what."""
-    sizes, budgets = len(sweep["sizes"]), len(sweep["budgets"])
+def distinct_points(sweep: dict, x_columns: list[str], cells=None) -> tuple[int, str]:
+    """How many distinct x values a sweep gives, and of what. `cells`: the (size label, budget) pairs it trains
+    (an IsoFLOP sweep skips some), by default every size with every budget."""
+    if cells is None:
+        cells = {(canonical_json(size), budget) for size in sweep["sizes"] for budget in sweep["budgets"]}
     if all(column in SIZE_COLUMNS for column in x_columns):
-        return sizes, "size(s)"
+        return len({size for size, _ in cells}), "size(s)"
     if all(column in DATA_COLUMNS for column in x_columns):
-        return budgets, "budget(s)"
-    return sizes * budgets, "(size, budget) point(s)"
+        return len({budget for _, budget in cells}), "budget(s)"
+    return len(cells), "(size, budget) point(s)"
 
 
 def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[str]:
-    """External CSVs that exist and have their columns, names the file system can hold (each path component, and
-    the longest whole path), then warnings."""
+    """External CSVs that exist and have their columns (and the rows their targets match), targets whose x is known
+    before they train, names the file system can hold (each path component, and the longest whole path), then
+    warnings."""
     from ..external import check_files
+    from ..external import check_targets as check_external_targets
     from .paths import StudyPaths
+    from .targets import check_target_points
 
     root = Path(root).resolve()
     check_files(config, root)
+    check_external_targets(config, root)
+    check_target_points(config, specs)
     name_max = os.pathconf(root, "PC_NAME_MAX")
     path_max = os.pathconf(root, "PC_PATH_MAX")
     paths = StudyPaths(config["study"])

@@ -22,7 +22,7 @@ def short_hash(value, length: int = 12, algorithm: str = "sha1") -> str:
 
 # Spec keys added after runs were first recorded, with the value every earlier run implicitly had: at that value
 # they stay out of the identity, so that upgrading scalinglab changes no run id and retrains nothing.
-NEUTRAL_VALUES = {"trainer": "builtin"}
+NEUTRAL_VALUES = {"trainer": "builtin", "role": "ladder", "target": None, "compute_budget": None, "grid": {}}
 
 
 def run_identity(spec: dict) -> dict:
@@ -34,3 +34,8 @@ def run_identity(spec: dict) -> dict:
 def run_id(spec: dict) -> str:
     """12 hex digits naming a run: sha1 of the canonical JSON of its identity."""
     return short_hash(run_identity(spec))
+
+
+def with_neutral_values(spec: dict) -> dict:
+    """A spec with every later key present: its own value, or the neutral one a spec without it had."""
+    return {**NEUTRAL_VALUES, **spec}

@@ -61,6 +61,19 @@ class StudyPaths:
     def fit(self, sweep: str, law: str) -> str:
         return f"{self.results}/fits/{sweep}/{law}.json"
 
+    def prediction(self, target: str) -> str:
+        """Written from the ladder's fit before the target's train job, which takes it as an input."""
+        return f"{self.results}/predictions/{target}.json"
+
+    @property
+    def targets(self) -> str:
+        """The target runs and their scores, one row per (target, seed)."""
+        return f"{self.results}/targets.parquet"
+
+    @property
+    def scorecard(self) -> str:
+        return f"{self.results}/scorecard.json"
+
     @property
     def reports(self) -> str:
         return f"reports/{self.study}"

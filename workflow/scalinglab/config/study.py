@@ -32,7 +32,7 @@ def fit_settings(config: dict, sweep_name: str) -> dict:
 
 # What the report and the paper figures show and use: the study's definition, not how it was executed (retries,
 # on_failure, checkpoints), so changing those redraws nothing.
-REPORT_KEYS = ("study", "device", "datasets", "sweeps", "external", "fit")
+REPORT_KEYS = ("study", "device", "datasets", "sweeps", "external", "targets", "fit")
 
 
 def report_config(config: dict) -> dict:
