@@ -34,10 +34,11 @@ localrules:
 
 rule all:
     input:
-        # Every run, table and fit as well as the report: whatever is deleted (or set aside as damaged) is missing,
-        # hence rebuilt, even when the report is newer than it. Not the dataset cache: a deleted cache is prepared
-        # again when a run needs it, and a damaged one is rebuilt in place (common.smk); neither retrains a run.
-        run_files(),
+        # Every missing run, table and fit as well as the report: whatever is deleted (or set aside as damaged) is
+        # missing, hence rebuilt, even when the report is newer than it (requested_runs). Not the dataset cache: a
+        # deleted cache is prepared again when a run needs it, and a damaged one is rebuilt in place (common.smk);
+        # neither retrains a run.
+        requested_runs(),
         PATHS.metrics,
         PATHS.curves,
         fit_targets(),

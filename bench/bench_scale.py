@@ -1,17 +1,22 @@
-"""How the workflow scales with the number of runs: sweep expansion, the Snakemake DAG, aggregation.
+"""Bookkeeping at 1,000 to 100,000 runs: the Snakemake DAG against its floor, aggregation, fit and report memory.
 
-    python bench/bench_scale.py [--runs 10000]
+    python bench/bench_scale.py                 # 1,000 and 10,000 runs
+    python bench/bench_scale.py --sizes         # also 100,000 runs, with growth exponents
+    python bench/bench_scale.py --runs 10000 --repeats 3
 
-Each step is timed at 100 runs and at --runs runs in the same process, and reported as a ratio: the machines are
-shared and noisy, so absolute seconds mean little, but a ratio near runs/100 shows the cost grows linearly.
-Synthetic run.json files stand in for training (aggregation reads them exactly as it reads real ones).
+`snakemake -n` on a study of N runs is timed against a minimal Snakefile with the same number of jobs (one data rule,
+one wildcard rule with a lambda param, one aggregate: Snakemake's own floor), alternating the two, best of the
+repeats: the machines are shared, so only the ratio of two figures from the same run means much. Synthetic run.json
+files (losses on a known law) stand in for training; aggregation, fit and report read them as they read real ones,
+from the shell, and their peak memory is the child process's own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import math
+import shutil
 import sys
 import tempfile
 import time
@@ -19,79 +24,190 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+REPO = HERE.parent
 sys.path.insert(0, str(REPO / "workflow"))
 
-from scalinglab.aggregate import aggregate_runs  # noqa: E402
-from scalinglab.config import expand, validate_config  # noqa: E402
+from common import growth_exponent, line, run_timed, scalinglab_command  # noqa: E402
+
+DAG_GOAL = 1.2  # snakemake -n at 10,000 runs, against the floor
+AGGREGATE_GOAL_S = 3.0  # 10,000 run records
+MEMORY_GOAL_GIB = 2.0  # aggregate, fit and report at 10,000 runs
+COMMAND = "python bench/bench_scale.py"
+
+FLOOR = '''
+import os
+N = int(os.environ["NRUNS"])
+IDS = [f"s{i % 10}/r{i}" for i in range(N)]
+
+rule all:
+    input: "agg.txt"
+
+rule data:
+    output: "data.txt"
+    shell: "touch {output}"
+
+rule train:
+    input: "data.txt"
+    output: "runs/{run}/run.json"
+    params: spec=lambda w: w.run
+    shell: "touch {output}"
+
+rule aggregate:
+    input: expand("runs/{run}/run.json", run=IDS)
+    output: "agg.txt"
+    shell: "touch {output}"
+'''
 
 
 def study(n_runs: int) -> dict:
-    """n_runs runs: 10 sweeps x (n/20) sizes x 2 seeds x 1 budget (at least 3 sizes: the law has 3 parameters)."""
-    sizes_per_sweep = max(3, n_runs // 20)
+    """About n_runs runs: 10 GPT sweeps x sizes x budgets x 2 seeds (sizes and budgets grow together, as studies
+    grow; at least 3 sizes, a saturating power law's parameters), from config/test.yaml's sweep."""
+    sizes = max(3, math.ceil(math.sqrt(n_runs / 20)))
+    budgets = max(1, round(n_runs / (20 * sizes)))
     base = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
     gpt = base["sweeps"][0]
-    base["sweeps"] = [
-        {**gpt, "name": f"sweep{i}", "sizes": [{"d_model": 8 + j} for j in range(sizes_per_sweep)],
-         "seeds": [0, 1], "budgets": [100000]}
-        for i in range(10)
-    ]
+    base["study"] = f"scale{n_runs}"
+    base["sweeps"] = [{**gpt, "name": f"sweep{i}", "sizes": [{"d_model": 8 + j} for j in range(sizes)],
+                       "seeds": [0, 1], "budgets": [100_000 + 1_000 * k for k in range(budgets)]}
+                      for i in range(10)]
+    base["fit"] = {"laws": ["saturating_power"], "x": "n_params", "y": "final_val_loss", "bootstrap": 100}
     return base
 
 
-def timed(function, *args):
-    start = time.perf_counter()
-    result = function(*args)
-    return time.perf_counter() - start, result
+def snakemake_dry_run(snakefile: Path, workdir: Path, extra: list[str], env: dict | None = None) -> float:
+    """Wall seconds of `snakemake -n -q` in a fresh working directory (nothing prepared, nothing trained)."""
+    import os
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    command = [sys.executable, "-m", "snakemake", "-n", "-q", "--cores", "2", "--snakefile", str(snakefile),
+               "--directory", str(workdir), *extra]
+    wall, _ = run_timed(command, cwd=REPO, env={**os.environ, **(env or {})})
+    return wall
 
 
-def fake_records(specs, root: Path) -> list[Path]:
-    paths = []
-    for i, spec in enumerate(specs):
-        path = root / "runs" / spec["run_path"] / "run.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        curve = [{"step": s, "tokens": s * 512, "flops": s * 1e9, "train_loss": 2.0, "val_loss": 2.1} for s in
-                 (1, 3, 10, 30, 100, 300)]
-        metrics = {"status": "ok", "n_params": 1000 + i, "final_val_loss": 2.0, "wall_s": 1.0}
-        path.write_text(json.dumps({"spec": spec, "metrics": metrics, "curve": curve, "env": {"torch": "x"}}))
-        paths.append(path)
-    return paths
+def dag_ratio(n_runs: int, tmp: Path, repeats: int) -> dict:
+    """Our dry run and the floor's, alternated, best of `repeats` each."""
+    from scalinglab.config import expand, validate_config
+
+    config = study(n_runs)
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / f"study{n_runs}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    jobs = len(expand(validate_config(json.loads(json.dumps(config)))))
+    floor = tmp / "floor.smk"
+    floor.write_text(FLOOR)
+    ours, minimal = [], []
+    for _ in range(repeats):
+        ours.append(snakemake_dry_run(REPO / "Snakefile", tmp / "ours", ["--configfile", str(path)]))
+        minimal.append(snakemake_dry_run(floor, tmp / "floor", [], env={"NRUNS": str(jobs)}))
+    return {"runs": jobs, "ours_s": min(ours), "floor_s": min(minimal), "config": path}
 
 
-def dry_run(config_path: Path, workdir: Path) -> float:
-    command = [sys.executable, "-m", "snakemake", "-n", "--quiet", "all", "--cores", "2", "--snakefile",
-               str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(config_path),
-               "--workflow-profile", "none"]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+def fake_records(config_path: Path, workdir: Path) -> tuple[list[dict], Path]:
+    """run.json files of every run of the study, losses on L = 1.5 + 30 N^-0.35 with 1% noise."""
+    import random
+
+    from scalinglab.config import StudyPaths, load_study
+
+    config, specs, _ = load_study(config_path, run_checks=False)
+    paths = StudyPaths(config["study"], str(workdir / "results"))
+    rng = random.Random(0)
+    for spec in specs:
+        d = spec["architecture"]["d_model"]
+        n = 12 * d * d + 13 * d + 2 * d + 82 * d + 32 * d
+        loss = (1.5 + 30 * n ** -0.35) * (1 + 0.01 * rng.gauss(0, 1))
+        steps = spec["budget"] // (16 * 32)
+        metrics = {"status": "ok", "n_params": n, "n_params_nonembedding": n - 114 * d, "tokens_seen": steps * 512,
+                   "flops_6nd": 6.0 * n * steps * 512, "flops": 7.0 * n * steps * 512, "steps": steps,
+                   "final_val_loss": loss, "test_loss": loss, "best_val_loss": loss, "best_val_step": steps,
+                   "test_loss_at_best_val": loss, "val_accuracy": 0.3, "error": None, "divergence_rule": None,
+                   "diverged_step": None, "wall_s": 10.0, "train_s": 9.0, "resolved_d_model": d}
+        curve = [{"step": s, "tokens": s * 512, "flops": 7.0 * n * s * 512, "train_loss": loss * (1 + 1 / s),
+                  "val_loss": loss * (1 + 1 / s), "lr": 0.01} for s in (1, 3, 10, 30, 100, steps)]
+        record = {"spec": spec, "metrics": metrics, "curve": curve, "env": {"python": "3.11", "hostname": "bench"},
+                  "started_at": "2026-11-28T16:26:40Z", "finished_at": "2026-11-28T16:26:50Z"}
+        file = Path(paths.run_file(spec["run_path"]))
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(record))
+    return config, paths
 
 
-def measure(n_runs: int, tmp: Path) -> dict:
-    raw = study(n_runs)
-    config = validate_config(json.loads(json.dumps(raw)))
-    expand_s, specs = timed(expand, config)
-    workdir = tmp / f"n{n_runs}"
-    workdir.mkdir()
-    config_path = workdir / "study.yaml"
-    config_path.write_text(yaml.safe_dump(raw))
-    paths = fake_records(specs, workdir)
-    aggregate_s, _ = timed(aggregate_runs, paths, workdir / "metrics.parquet", workdir / "curves.parquet")
-    return {"runs": len(specs), "expand_s": expand_s, "dag_s": dry_run(config_path, workdir),
-            "aggregate_s": aggregate_s}
+def downstream(config_path: Path, tmp: Path) -> dict:
+    """Aggregation, one fit and the report of a study's synthetic records, each from the shell: wall and peak RSS."""
+    from scalinglab.config import canonical_json, fit_settings, report_config, run_table_config
+
+    workdir = tmp / "records"
+    shutil.rmtree(workdir, ignore_errors=True)
+    config, paths = fake_records(config_path, workdir)
+    scalinglab = scalinglab_command()
+    out = {}
+    out["aggregate"] = run_timed([*scalinglab, "aggregate", "--config-json", canonical_json(run_table_config(config)),
+                                  "--runs-root", paths.runs, "--metrics", paths.metrics, "--curves", paths.curves])
+    sweep = config["sweeps"][0]["name"]
+    settings = fit_settings(config, sweep)
+    fit = str(workdir / "fit.json")
+    out["fit"] = run_timed([*scalinglab, "fit", paths.metrics, "--where", f"sweep={sweep}", "--law",
+                            settings["laws"][0], "--x", settings["x"], "--y", settings["y"], "--bootstrap",
+                            str(settings["bootstrap"]), "--out", fit])
+    out["report"] = run_timed([*scalinglab, "report", "--metrics", paths.metrics, "--curves", paths.curves,
+                               "--fits", fit, "--config-json", canonical_json(report_config(config)),
+                               "--out", str(workdir / "report.html")])
+    return out
+
+
+def measure(n_runs: int, tmp: Path, repeats: int, records: bool) -> dict:
+    result = dag_ratio(n_runs, tmp, repeats)
+    if records:
+        for step, (wall, rss) in downstream(result["config"], tmp).items():
+            result[f"{step}_s"], result[f"{step}_gib"] = wall, rss / 2**30
+    return result
+
+
+def lines(mode: str) -> list:
+    """The bookkeeping rows of bench/results.md (bench/run_all.py)."""
+    sizes = [1000, 10_000, 100_000] if mode == "sizes" else [1000, 10_000]
+    repeats = 1 if mode == "quick" else 3
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {n: measure(n, Path(tmp) / str(n), repeats if n <= 10_000 else 1, records=n == 10_000 or
+                              mode == "sizes") for n in sizes}
+    rows = []
+    for n, r in results.items():
+        ratio = r["ours_s"] / r["floor_s"]
+        reference = (f"minimal Snakefile with the same {r['runs']:,} jobs: {r['floor_s']:.1f} s; "
+                     f"ours {r['ours_s']:.1f} s")
+        goal = ("<=", DAG_GOAL) if n == 10_000 else (None, None)
+        rows.append(line(f"`snakemake -n`, {r['runs']:,} runs, against Snakemake's floor", ratio, "x", *goal,
+                         reference=reference, command=COMMAND))
+    ten = results[10_000]
+    rows.append(line(f"aggregate {ten['runs']:,} run records (`scalinglab aggregate`, from the shell)",
+                     ten["aggregate_s"], "s", "<=", AGGREGATE_GOAL_S, command=COMMAND))
+    for step in ("aggregate", "fit", "report"):
+        rows.append(line(f"peak memory of `scalinglab {step}` at {ten['runs']:,} runs", ten[f"{step}_gib"], "GiB",
+                         "<=", MEMORY_GOAL_GIB, command=COMMAND))
+    if mode == "sizes":
+        runs = [r["runs"] for r in results.values()]
+        for what, key in (("`snakemake -n`", "ours_s"), ("Snakemake's floor", "floor_s"),
+                          ("`scalinglab aggregate`", "aggregate_s")):
+            k = growth_exponent(runs, [r[key] for r in results.values()])
+            rows.append(line(f"growth of {what} from {runs[0]:,} to {runs[-1]:,} runs (cost ~ n^k)", k, "exponent",
+                             reference=", ".join(f"{r['runs']:,}: {r[key]:.1f} s" for r in results.values()),
+                             command=f"{COMMAND} --sizes"))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10000)
+    parser.add_argument("--sizes", action="store_true", help="also 100,000 runs, with growth exponents")
+    parser.add_argument("--quick", action="store_true", help="one repeat")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        small = measure(100, Path(tmp))
-        large = measure(args.runs, Path(tmp))
-    scale = large["runs"] / small["runs"]
-    print(f"{'step':<12}{small['runs']:>10} runs{large['runs']:>10} runs{'ratio':>10}  (runs ratio {scale:.0f})")
-    for key in ("expand_s", "dag_s", "aggregate_s"):
-        print(f"{key:<12}{small[key]:>14.3f}{large[key]:>14.3f}{large[key] / small[key]:>10.1f}")
+    start = time.perf_counter()
+    for row in lines("sizes" if args.sizes else "quick" if args.quick else "full"):
+        verdict = "" if row.ok is None else ("ok" if row.ok else "MISSED")
+        print(f"{row.name}: {row.value:.3g} {row.unit} {row.goal} {verdict}  [{row.reference}]")
+    print(f"({time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

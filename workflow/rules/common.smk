@@ -1,4 +1,5 @@
 # The study, read and checked once when the workflow is parsed; helpers of the rules (O(1) work per job).
+import inspect
 import os
 import re
 import shlex
@@ -33,6 +34,24 @@ MAIN = workflow.is_main_process
 def stop(message):
     """End the workflow before any job with one line (SystemExit: no traceback)."""
     raise SystemExit(f"scalinglab: error: {message}")
+
+
+try:
+    from snakemake.common import overwrite_function_params
+except (
+    ImportError
+):  # a snakemake without it inspects each call itself: slower, the same result
+
+    def overwrite_function_params(function, params):
+        pass
+
+
+def per_job(function):
+    """A function snakemake calls for every job (an input function, a param, a resource), its signature read once
+    here: snakemake reads it with inspect.signature two or three times per call otherwise (at 10,000 runs, a fifth
+    of a dry run)."""
+    overwrite_function_params(function, inspect.signature(function).parameters)
+    return function
 
 
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
@@ -109,6 +128,7 @@ EXECUTION_JSON = canonical_json(
     }
 )
 MAX_ATTEMPTS = config["retries"] + 1
+EXECUTION_ARG = shlex.quote(EXECUTION_JSON)
 
 
 def one_of(names):
@@ -118,21 +138,25 @@ def one_of(names):
 
 
 def run_pattern():
-    """The run paths of the study: per sweep and shape of path (ladder runs with or without a grid, targets), the
-    product of the labels at each position."""
-    parts = {}
+    """The shapes of the study's run paths: per sweep, SIZE/BUDGET[/GRID]/seedN and targets/NAME/seedN. Compact on
+    purpose: snakemake embeds the pattern in every train job's output, log and benchmark path and scans it each time
+    it makes a job (a pattern that listed every size label took a third of a 10,000-run dry run).
+    """
+    shapes = {}
     for spec in SPECS:
         name, *rest = spec["run_path"].split("/")
-        positions = parts.setdefault((name, len(rest)), [set() for _ in rest])
-        for position, label in zip(positions, rest):
-            position.add(label)
-    return (
-        "|".join(
-            re.escape(name) + "".join(f"/(?:{one_of(labels)})" for labels in positions)
-            for (name, _), positions in parts.items()
-        )
-        or "(?!)"
-    )
+        if spec["role"] == "target":
+            shapes.setdefault(("target", name), set()).add(spec["target"])
+        else:
+            shapes.setdefault(("ladder", len(rest)), set()).add(name)
+    patterns = []
+    for (kind, key), names in shapes.items():
+        if kind == "target":
+            patterns.append(f"{re.escape(key)}/targets/(?:{one_of(names)})/seed[0-9]+")
+        else:
+            segments = [f"(?:{one_of(names)})", *["[^/]+"] * (key - 1), "seed[0-9]+"]
+            patterns.append("/".join(segments))
+    return "|".join(patterns) or "(?!)"
 
 
 wildcard_constraints:
@@ -144,20 +168,33 @@ wildcard_constraints:
     dataset_id="[0-9a-f]{12}",
 
 
+@per_job
 def train_inputs(wildcards):
     """A run's prepared dataset (none for a command sweep that brings its own data) and, for a target run, its
     prediction: the DAG trains a target only after it was predicted."""
-    spec = RUNS[wildcards.run]
-    inputs = {}
-    if spec["dataset"] is not None:
-        folder = dataset_dir(spec["dataset"], spec["dataset_id"])
-        # ancient: the folder is named by the hash of the data's parameters, so a cache rebuilt with the same
-        # parameters holds the same data and retrains nothing.
-        inputs["data"] = ancient(f"{folder}/data.npz")
-        inputs["meta"] = ancient(f"{folder}/meta.json")
-    if spec["role"] == "target":
-        inputs["prediction"] = PATHS.prediction(spec["target"])
+    return TRAIN_INPUTS[wildcards.run]
+
+
+def _train_inputs():
+    """run path -> its train job's inputs; one object per (dataset, target) shared by its runs."""
+    shared, inputs = {}, {}
+    for path, spec in RUNS.items():
+        key = (spec["dataset"], spec["dataset_id"], spec["target"])
+        if key not in shared:
+            shared[key] = {}
+            if spec["dataset"] is not None:
+                # meta.json alone: prepare_data writes it last, so it stands for the whole cache (one file per job is
+                # cheaper for snakemake than two). ancient: the folder is named by the hash of the data's parameters,
+                # so a cache rebuilt with the same parameters holds the same data and retrains nothing.
+                folder = dataset_dir(spec["dataset"], spec["dataset_id"])
+                shared[key]["data"] = ancient(f"{folder}/meta.json")
+            if spec["role"] == "target":
+                shared[key]["prediction"] = PATHS.prediction(spec["target"])
+        inputs[path] = shared[key]
     return inputs
+
+
+TRAIN_INPUTS = _train_inputs()
 
 
 def dataset_params_json(wildcards):
@@ -169,22 +206,26 @@ def dataset_budgets_json(wildcards, resources):
     return canonical_json(DATASET_BUDGETS[(wildcards.dataset, wildcards.dataset_id)])
 
 
-def data_dir_of(wildcards, input):
-    """The run's prepared dataset folder, or "" for a command sweep without a dataset. Derived from `input`: no
-    rerun trigger of its own (the dataset is part of the run's identity)."""
-    return os.path.dirname(input.data) if "data" in input.keys() else ""
-
-
-def prediction_of(wildcards, input):
-    """A target run's prediction file, or ""."""
-    return input.prediction if "prediction" in input.keys() else ""
-
-
+@per_job
 def train_spec_json(wildcards):
     """What the run computes (its identity, run_id and run_path): the train job's rerun trigger."""
     spec = RUNS[wildcards.run]
     return canonical_json(
         {**run_identity(spec), "run_id": spec["run_id"], "run_path": spec["run_path"]}
+    )
+
+
+@per_job
+def train_arguments(wildcards, input, output):
+    """How the job runs, as `scalinglab train` arguments: its data and prediction, its folder, the execution
+    settings (checkpoints, on_failure) and retries + 1. Derived from input and output: no rerun trigger, so changing
+    them retrains nothing (the run's identity is the `spec` param)."""
+    data = os.path.dirname(input.data) if "data" in input.keys() else ""
+    prediction = input.prediction if "prediction" in input.keys() else ""
+    return (
+        f"--data-dir={shlex.quote(data)} --prediction={shlex.quote(prediction)}"
+        f" --out-dir {shlex.quote(os.path.dirname(output[0]))} --execution-json {EXECUTION_ARG}"
+        f" --max-attempts {MAX_ATTEMPTS}"
     )
 
 
@@ -208,8 +249,27 @@ def run_files():
     return [PATHS.run_file(path) for path in RUNS]
 
 
+def target_fit(wildcards):
+    """The ladder fit a target is predicted from."""
+    target = TARGETS[wildcards.target]
+    return PATHS.fit(target["sweep"], target["law"])
+
+
 def ladder_files():
     return [PATHS.run_file(path) for path in LADDER]
+
+
+def requested_runs():
+    """The run files rule all names itself, so that a deleted run is rebuilt even when the tables downstream of it
+    are newer (snakemake does not rebuild a missing intermediate file then): every target run (score reads them),
+    and the missing ladder runs once metrics.parquet exists (before it, aggregate asks for every run anyway). Naming
+    all 10,000 runs of a large study twice would cost a tenth of its dry run."""
+    targets = [
+        PATHS.run_file(path) for path, spec in RUNS.items() if spec["role"] == "target"
+    ]
+    if not os.path.exists(PATHS.metrics):
+        return targets
+    return [file for file in ladder_files() if not os.path.exists(file)] + targets
 
 
 # The config keys the report and the paper figures use (not retries, on_failure, ...): their rerun trigger.

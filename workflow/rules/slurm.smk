@@ -4,27 +4,77 @@
 from scalinglab import resources as run_resources
 
 
+@per_job
+def train_attempt(wildcards, attempt):
+    """Passed to the job so it knows whether this is its last try (see on_failure)."""
+    return attempt
+
+
+@per_job
 def train_runtime(wildcards, attempt):
-    """Minutes (sbatch -t): the run's estimated time with a safety factor, times the attempt number."""
+    """Minutes (sbatch -t): the run's estimated time with a safety factor (or its sweep's own request), times the
+    attempt number."""
     return run_resources.runtime_minutes(RUNS[wildcards.run], attempt)
 
 
+@per_job
 def train_mem_mb(wildcards, attempt):
     return run_resources.mem_mb(RUNS[wildcards.run], attempt)
 
 
-def train_gpus(wildcards):
-    """0 unless the study asks for GPUs (device: cuda) or allows them (device: auto) and the site grants some."""
-    return run_resources.gpus(RUNS[wildcards.run])
+def site_requests():
+    """The train jobs' GPUs, GPU model and partition, where any run has them: GPUs unless the study asks for them
+    (device: cuda, or a sweep's resources.gpus) or allows them (device: auto) and the site grants some; the GPU
+    partition for GPU jobs, else the site's. One value for the study when every run shares it, else a function of
+    the run; left out when no run has one (no GPUs, SLURM's default partition): every resource costs snakemake
+    work per job."""
+    requests = {}
+    for name, request in (
+        ("gpu", run_resources.gpus),
+        ("gpu_model", run_resources.gpu_model),
+        ("slurm_partition", run_resources.partition),
+    ):
+        values = {path: request(spec) for path, spec in RUNS.items()}
+        distinct = set(values.values())
+        if distinct - {0, ""} and len(distinct) == 1:
+            requests[name] = distinct.pop()
+        elif distinct - {0, ""}:
+            requests[name] = per_job(
+                lambda wildcards, values=values: values[wildcards.run]
+            )
+    return requests
 
 
-def train_partition(wildcards):
-    """The GPU partition for GPU jobs, else the site's partition; "" lets SLURM use its default partition."""
-    return run_resources.partition(RUNS[wildcards.run])
+TRAIN_SITE_REQUESTS = site_requests()
 
 
-def train_gpu_model(wildcards):
-    return run_resources.gpu_model(RUNS[wildcards.run])
+def _longest_first():
+    """run path -> its estimated seconds (0 where unknown): the train jobs' priorities, so that the longest runs
+    start first and no long run is left to run alone at the end while the other cores idle (longest processing time
+    first). One estimate per (sweep, size, budget, grid): seeds train the same."""
+    estimates, priorities = {}, {}
+    for path, spec in RUNS.items():
+        cell = (
+            spec["sweep"],
+            spec["size_label"],
+            spec["budget"],
+            canonical_json(spec["grid"]),
+        )
+        if cell not in estimates:
+            try:
+                estimates[cell] = int(run_resources.estimated_seconds(spec) or 0)
+            except (ValueError, KeyError):
+                estimates[cell] = 0
+        priorities[path] = estimates[cell]
+    return priorities
+
+
+TRAIN_PRIORITY = _longest_first()
+
+
+@per_job
+def train_priority(wildcards):
+    return TRAIN_PRIORITY[wildcards.run]
 
 
 def job_retries(retries):

@@ -4,10 +4,6 @@
 # its target: every score compares a prediction made before its run started.
 if TARGETS:
 
-    def target_fit(wildcards):
-        target = TARGETS[wildcards.target]
-        return PATHS.fit(target["sweep"], target["law"])
-
     rule predict_target:
         input:
             metrics=PATHS.metrics,

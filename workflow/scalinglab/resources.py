@@ -73,47 +73,55 @@ def site(environ=None) -> dict:
     }
 
 
+_SHAPES: dict = {}  # (dataset, dataset_id) -> the model-sizing keys of its meta.json, known before it is prepared
+
+
+def _shape_meta(spec: dict) -> dict | None:
+    key = (spec["dataset"], spec["dataset_id"])
+    if key not in _SHAPES:  # the dataset_id names its parameters: read them once per dataset
+        params = spec.get("dataset_params") or {}
+        _SHAPES[key] = get_spec(spec["dataset"], params).shape_meta(params)
+    return _SHAPES[key]
+
+
 @cache
-def _resolve(model: str, dataset: str, architecture: str, dataset_params: str) -> dict | None:
-    params = json.loads(dataset_params)
-    meta = get_spec(dataset, params).shape_meta(params)
+def _sizing(model: str, architecture: str, meta: str) -> tuple[dict, tuple[int, int] | None]:
+    """(resolved architecture, (n_params, n_params_nonembedding) or None), once per distinct size."""
+    meta = json.loads(meta)
+    resolved = models.resolve(model, json.loads(architecture), meta)
+    return resolved, models.count_params(model, resolved, meta)
+
+
+def sizing(spec: dict) -> tuple[dict | None, tuple[int, int] | None]:
+    """(the run's architecture as training resolves it, its parameter counts), with the registry's shapes standing
+    in for the data's; (None, None) where unknown before the run: a command's model, data whose shapes are known
+    once prepared; counts None for a user family without a `count_params` hook."""
+    if spec.get("model") is None or spec.get("dataset") is None:
+        return None, None
+    meta = _shape_meta(spec)
     if meta is None:
-        return None  # the study's own arrays: their shapes are known once prepared
-    return models.resolve(model, json.loads(architecture), meta)
-
-
-@cache
-def _count(model: str, architecture: str, meta: str) -> tuple[int, int] | None:
-    return models.count_params(model, json.loads(architecture), json.loads(meta))
+        return None, None
+    resolved, counts = _sizing(spec["model"], canonical_json(spec["architecture"] or {}), canonical_json(meta))
+    return dict(resolved), counts
 
 
 def resolved_architecture(spec: dict) -> dict | None:
-    """The run's architecture as training resolves it, with the registry's shapes standing in for the data's; None
-    where it cannot be known before the run (a command's model, or data whose shapes are known once prepared)."""
-    if spec.get("model") is None or spec.get("dataset") is None:
-        return None
-    resolved = _resolve(spec["model"], spec["dataset"], canonical_json(spec["architecture"] or {}),
-                        canonical_json(spec.get("dataset_params") or {}))
-    return None if resolved is None else dict(resolved)
+    """The run's architecture as training resolves it (`sizing`), or None where unknown before the run."""
+    return sizing(spec)[0]
 
 
 def estimate_params(spec: dict) -> tuple[int, int] | None:
     """(n_params, n_params_nonembedding) of the run's model before its dataset is prepared: the built-in families'
     closed form, a user family's `count_params` hook; None where unknown (a command, a user family without the hook,
     data whose shapes are known once prepared)."""
-    resolved = resolved_architecture(spec)
-    if resolved is None:
-        return None
-    params = spec.get("dataset_params") or {}
-    meta = get_spec(spec["dataset"], params).shape_meta(params)
-    return _count(spec["model"], canonical_json(resolved), canonical_json(meta))
+    return sizing(spec)[1]
 
 
-def training_units(spec: dict) -> tuple[int, int]:
+def training_units(spec: dict, resolved: dict | None = None) -> tuple[int, int]:
     """(units processed, optimizer steps): tokens for a language model, samples otherwise, counted as training
     counts them (`scalinglab.trainers.settings.count_steps`)."""
     train = train_settings(spec)
-    context = (resolved_architecture(spec) or {}).get("context")
+    context = (resolved if resolved is not None else resolved_architecture(spec) or {}).get("context")
     steps = count_steps(spec, train, context)
     return steps * units_per_step(train, spec["budget_unit"], context), steps
 
@@ -121,11 +129,11 @@ def training_units(spec: dict) -> tuple[int, int]:
 def estimate_flops(spec: dict) -> float | None:
     """Training FLOPs as training will measure them (`scalinglab.flops.estimated_flops`); None where the model's
     size is unknown before the run."""
-    counts = estimate_params(spec)
+    resolved, counts = sizing(spec)
     if counts is None:
         return None
-    units, _ = training_units(spec)
-    return estimated_flops(spec["model"], resolved_architecture(spec), *counts, units)
+    units, _ = training_units(spec, resolved)
+    return estimated_flops(spec["model"], resolved, *counts, units)
 
 
 def stated(spec: dict, key: str):
@@ -148,10 +156,11 @@ def gpus(spec: dict, environ=None) -> int:
 def estimated_seconds(spec: dict, environ=None) -> float | None:
     """The run's wall time at the assumed throughput (CPU_FLOPS_PER_S, or GPU_FLOPS_PER_S when it gets a GPU);
     None where its size is unknown before the run."""
-    flops = estimate_flops(spec)
-    if flops is None:
+    resolved, counts = sizing(spec)
+    if counts is None:
         return None
-    _, steps = training_units(spec)
+    units, steps = training_units(spec, resolved)
+    flops = estimated_flops(spec["model"], resolved, *counts, units)
     train = train_settings(spec)
     evals = int(train["eval_points"]) * int(train["eval_batches"])
     rate = GPU_FLOPS_PER_S if gpus(spec, environ) else CPU_FLOPS_PER_S
@@ -175,7 +184,7 @@ def mem_mb(spec: dict, attempt: int = 1) -> int:
     factor = 1 + 0.5 * (max(1, int(attempt)) - 1)
     if stated(spec, "mem_mb") is not None:
         return math.ceil(int(stated(spec, "mem_mb")) * factor)
-    counts, g = estimate_params(spec), resolved_architecture(spec)
+    g, counts = sizing(spec)
     if counts is None:
         return int(math.ceil(UNKNOWN_MEM_MB * factor / 100) * 100)
     batch = int(train_settings(spec)["batch_size"])

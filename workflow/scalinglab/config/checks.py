@@ -491,7 +491,12 @@ def runtime_warnings(specs: list[dict]) -> list[str]:
     from .. import resources
 
     worst: dict[str, tuple[float, dict]] = {}
+    estimated = set()  # seeds train the same model on as much data: one estimate per cell
     for spec in specs:
+        cell = (spec["sweep"], spec["size_label"], spec["budget"], canonical_json(spec.get("grid") or {}))
+        if cell in estimated:
+            continue
+        estimated.add(cell)
         try:
             seconds = resources.estimated_seconds(spec)
         except (ValueError, KeyError):

@@ -30,7 +30,7 @@ def run_paths(table_config: dict, role: str | None = "ladder") -> list[str]:
     ones metrics.parquet holds), its targets (`role="target"`) or all (None)."""
     from .schema import defaults
 
-    specs = expand({**defaults(), **table_config})
+    specs = expand({**defaults(), **table_config}, ids=False)
     return [spec["run_path"] for spec in specs if role is None or spec["role"] == role]
 
 
@@ -195,7 +195,6 @@ def make_spec(base: dict, sweep: dict, config: dict, size: dict, seed: int, cell
         spec["command"] = sweep["command"]
     if "resources" in sweep:
         spec["resources"] = sweep["resources"]
-    spec["run_id"] = run_id(spec)
     return spec
 
 
@@ -246,9 +245,10 @@ def expand_target(target: dict, sweep: dict, config: dict, where: list) -> list[
     return specs
 
 
-def expand_with_skipped(config: dict) -> tuple[list[dict], list[dict]]:
+def expand_with_skipped(config: dict, ids: bool = True) -> tuple[list[dict], list[dict]]:
     """(every run spec of a validated study in config order, ladder then targets; the skipped cells of IsoFLOP
-    sweeps, each {sweep, size_label, compute_budget, tokens_per_param, reason}). Raises ConfigError on clashes."""
+    sweeps, each {sweep, size_label, compute_budget, tokens_per_param, reason}). Raises ConfigError on clashes.
+    ids=False leaves run_id out (listing run paths does not need the hashes)."""
     specs, skipped = [], []
     sweeps = {sweep["name"]: sweep for sweep in config.get("sweeps") or []}
     for i, sweep in enumerate(config.get("sweeps") or []):
@@ -258,20 +258,25 @@ def expand_with_skipped(config: dict) -> tuple[list[dict], list[dict]]:
     for i, target in enumerate(config.get("targets") or []):
         if target["sweep"] in sweeps:  # targets of external data are rows of its CSV
             specs += expand_target(target, sweeps[target["sweep"]], config, ["targets", i])
-    ids_by_path: dict[str, str] = {}
+    if ids:
+        for spec in specs:
+            spec["run_id"] = run_id(spec)
+    by_path: dict[str, dict] = {}
     for spec in specs:
         path = spec["run_path"]
-        if path in ids_by_path:
-            why = "lists the same run twice" if ids_by_path[path] == spec["run_id"] else (
+        if path in by_path:
+            same = run_id(by_path[path]) == run_id(spec)
+            why = "lists the same run twice" if same else (
                 "has two different runs with the same path: give their sizes distinct architectures")
             raise ConfigError(f"sweep {spec['sweep']!r} {why} ({path!r})")
-        ids_by_path[path] = spec["run_id"]
+        by_path[path] = spec
     return specs, skipped
 
 
-def expand(config: dict) -> list[dict]:
-    """Every run spec of a validated study, in config order (ladder, then targets). Raises ConfigError on clashes."""
-    return expand_with_skipped(config)[0]
+def expand(config: dict, ids: bool = True) -> list[dict]:
+    """Every run spec of a validated study, in config order (ladder, then targets). Raises ConfigError on clashes.
+    ids=False leaves run_id out."""
+    return expand_with_skipped(config, ids)[0]
 
 
 def skipped_cells(config: dict) -> list[dict]:
