@@ -41,6 +41,7 @@ def load_inputs(args):
 
 def add_arguments(parser) -> None:
     add_input_arguments(parser)
+    parser.add_argument("--scorecard", help="results/STUDY/scorecard.json: the targets' scores, which open the report")
     parser.add_argument("--out", required=True, help="the HTML file to write, e.g. reports/STUDY/report.html")
 
 
@@ -50,7 +51,13 @@ def run(args) -> int:
     from ..report.html import render_report
 
     metrics, curves, fits, config = load_inputs(args)
-    text = render_report(metrics, curves, fits, config, provenance(config))
+    scorecard = None
+    if args.scorecard:
+        import json
+
+        with open(args.scorecard) as handle:
+            scorecard = json.load(handle)
+    text = render_report(metrics, curves, fits, config, provenance(config), scorecard=scorecard)
     out = atomic.write_text(args.out, text)
     print(f"wrote {out} ({len(text) / 1e6:.2f} MB)", file=sys.stderr)
     return 0

@@ -30,7 +30,8 @@ def group_fits(fits: list) -> dict[str, list]:
     return grouped
 
 
-def report_context(metrics, curves, fits: list, config: dict, provenance: dict | None = None) -> dict:
+def report_context(metrics, curves, fits: list, config: dict, provenance: dict | None = None,
+                   scorecard: dict | None = None) -> dict:
     F.setup("notebook")
     grouped = group_fits(fits)
     sweeps, n_figures = [], 0
@@ -54,7 +55,43 @@ def report_context(metrics, curves, fits: list, config: dict, provenance: dict |
         "provenance": provenance or {},
         "config_json": json.dumps(config, indent=2, sort_keys=True, default=str),
         "fit_files": [fit.path for fit in fits],
+        "scorecard": _scorecard_rows(scorecard),
+        "skipped": _skipped_cells(config),
     }
+
+
+def _scorecard_rows(scorecard: dict | None) -> list[dict]:
+    """One row per target of results/STUDY/scorecard.json, numbers formatted."""
+    def number(value):
+        return "" if value is None else f"{value:.4g}"
+
+    def interval(bounds):
+        return "" if not bounds or None in bounds else f"[{bounds[0]:.4g}, {bounds[1]:.4g}]"
+
+    rows = []
+    for name, entry in ((scorecard or {}).get("targets") or {}).items():
+        error = entry.get("relative_error")
+        rows.append({"target": name, "sweep": entry.get("sweep"), "law": entry.get("law"), "y": entry.get("y"),
+                     "prediction": number(entry.get("prediction")),
+                     "prediction_interval": interval(entry.get("prediction_interval")),
+                     "confidence_interval": interval(entry.get("confidence_interval")),
+                     "truth": number(entry.get("truth")), "n_runs": entry.get("n_runs"),
+                     "relative_error": "" if error is None else f"{100 * error:+.2f}%",
+                     "in_prediction_interval": entry.get("in_prediction_interval"),
+                     "in_confidence_interval": entry.get("in_confidence_interval"),
+                     "n_ladder_runs": entry.get("n_ladder_runs"), "predicted_at": entry.get("predicted_at"),
+                     "grid_choice": entry.get("grid_choice") or {}})
+    return rows
+
+
+def _skipped_cells(config: dict) -> list[dict]:
+    """The (size, compute budget) cells of IsoFLOP sweeps their tokens_per_param range skipped, with the reason."""
+    if not any("compute_budgets" in sweep for sweep in config.get("sweeps") or []):
+        return []
+    from ..config import skipped_cells
+    from ..config.schema import defaults
+
+    return skipped_cells({**defaults(), **config})
 
 
 def _status_summary(metrics) -> list[dict]:
@@ -69,6 +106,6 @@ def _status_summary(metrics) -> list[dict]:
     return list(rows.values())
 
 
-def render_report(metrics, curves, fits, config, provenance=None) -> str:
-    context = report_context(metrics, curves, fits, config, provenance)
+def render_report(metrics, curves, fits, config, provenance=None, scorecard=None) -> str:
+    context = report_context(metrics, curves, fits, config, provenance, scorecard)
     return environment().get_template("report.html.j2").render(**context)
