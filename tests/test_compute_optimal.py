@@ -284,7 +284,7 @@ def test_a_tiny_isoflop_study_predicts_its_target_before_training_it(workdir):
 def test_external_targets_are_held_out_of_the_ladder_and_scored(workdir):
     (workdir / "ext.yaml").write_text(yaml.safe_dump(external_study(workdir, {"name": "n6.4e+07-d3.2e+08"})))
     paths = StudyPaths("ext")
-    snakemake("--configfile", "ext.yaml", "--cores", "2", paths.scorecard, cwd=workdir)
+    snakemake("--configfile", "ext.yaml", "--cores", "2", cwd=workdir)
     metrics = pd.read_parquet(workdir / paths.metrics)
     assert len(metrics) == 17 and not ((metrics["n_params"] == 64e6) & (metrics["tokens"] == 3.2e8)).any()
     prediction = json.loads((workdir / paths.prediction("largest")).read_text())
@@ -292,3 +292,7 @@ def test_external_targets_are_held_out_of_the_ladder_and_scored(workdir):
     card = json.loads((workdir / paths.scorecard).read_text())["targets"]["largest"]
     truth = 1.7 + 400 / 64e6**0.34 + 410 / 3.2e8**0.28
     assert card["truth"] == pytest.approx(truth, rel=3e-3) and abs(card["relative_error"]) < 0.05
+    report = (workdir / paths.report).read_text()
+    targets = report.index('<section id="targets">')
+    assert targets < report.index('<section id="headline">')  # the scorecard opens the report
+    assert "Targets: predicted before they trained" in report[targets:] and "largest" in report[targets:]

@@ -212,6 +212,7 @@ BAD_DATA = {  # dataset -> (CSV text, what prepare_data's error says)
 }
 
 
+@pytest.mark.slow
 def test_bad_data_is_refused_when_prepared_before_any_training_job(tmp_path):
     datasets, sweeps = {}, []
     for name, (text, _) in BAD_DATA.items():

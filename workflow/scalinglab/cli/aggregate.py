@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def run(args) -> int:
     from ..aggregate import aggregate_runs
 
     if args.runs:
-        paths = [Path(path) for path in args.runs]
+        paths = list(args.runs)
     elif not args.runs_root:
         print("scalinglab aggregate: give run.json files, or --runs-root (with --config-json: the study's runs)",
               file=sys.stderr)
@@ -32,10 +33,11 @@ def run(args) -> int:
     elif args.config_json:
         from ..config import run_paths
 
-        paths = [Path(args.runs_root) / path / "run.json" for path in run_paths(json.loads(args.config_json))]
+        # plain strings, not Path objects: 10,000 runs
+        paths = [os.path.join(args.runs_root, path, "run.json") for path in run_paths(json.loads(args.config_json))]
     else:
-        paths = sorted(Path(args.runs_root).rglob("run.json"))
-    missing = [str(path) for path in paths if not path.is_file()]
+        paths = sorted(str(path) for path in Path(args.runs_root).rglob("run.json"))
+    missing = [path for path in paths if not os.path.isfile(path)]
     if not paths or missing:
         why = f"{len(missing)} run.json file(s) missing, e.g. {missing[0]}" if missing else "no run.json files"
         print(f"scalinglab aggregate: {why}", file=sys.stderr)
