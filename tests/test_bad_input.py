@@ -107,100 +107,6 @@ CASES = [
     ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys (study, sweeps, ...); not a list"),
     ("empty file", "", "a study file holds a mapping of keys (study, sweeps, ...); it is empty"),
 ]
-# Run through snakemake too in the fast subset; the rest there only in the full suite (each is a process start).
-FAST_SNAKEMAKE = {"unknown law", "YAML syntax error"}
-
-
-def write(case, tmp_path):
-    path = tmp_path / "study.yaml"
-    path.write_text(case if isinstance(case, str) else yaml.safe_dump(case, sort_keys=False))
-    return path
-
-
-def one_error_line(stderr: str, message: str) -> str:
-    lines = [line for line in stderr.splitlines() if "error" in line.lower()]
-    assert len(lines) == 1, stderr
-    assert message in lines[0], stderr
-    for never in ("Traceback", "InputFunctionException", "KeyError", "Exception"):
-        assert never not in stderr, stderr
-    return lines[0]
-
-
-@pytest.mark.parametrize("name, case, message", CASES, ids=[c[0] for c in CASES])
-def test_scalinglab_sweep_refuses(name, case, message, tmp_path, capsys):
-    path = write(case, tmp_path)
-    assert cli_main(["sweep", str(path)]) == 2
-    line = one_error_line(capsys.readouterr().err, message)
-    assert line.startswith(f"scalinglab sweep: error: {path}")
-
-
-def snakemake_dry_run(path, cwd):
-    """`snakemake -n --configfile PATH` as a user types it (the workflow's own profile included)."""
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1",
-               "--configfile", str(path)]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=job_environment())
-
-
-SNAKEMAKE_CASES = [pytest.param(*case, marks=() if case[0] in FAST_SNAKEMAKE else (pytest.mark.slow,), id=case[0])
-                   for case in CASES]
-
-
-@pytest.mark.parametrize("name, case, message", SNAKEMAKE_CASES)
-def test_snakemake_refuses_before_any_job(name, case, message, tmp_path):
-    path = write(case, tmp_path)
-    result = snakemake_dry_run(path, tmp_path)
-    assert result.returncode != 0
-    line = one_error_line(result.stderr, message)
-    assert line.startswith(f"scalinglab: error: {path}"), line
-    assert "Job stats" not in result.stdout
-    assert not any((tmp_path / folder).exists() for folder in ("results", "reports", "logs", "benchmarks"))
-
-
-def test_missing_configfile(tmp_path, capsys):
-    missing = tmp_path / "nowhere.yaml"
-    assert cli_main(["sweep", str(missing)]) == 2
-    one_error_line(capsys.readouterr().err, f"config file not found: {missing}")
-    result = snakemake_dry_run(missing, tmp_path)
-    assert result.returncode != 0
-    one_error_line(result.stderr, f"scalinglab: error: --configfile {missing}: no such file")
-
-
-@pytest.mark.slow
-def test_no_study_file_and_no_default_study(tmp_path):
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1"]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                            env=job_environment())
-    assert result.returncode != 0
-    one_error_line(result.stderr, "scalinglab: error: no study: give --configfile FILE (the default study "
-                                  "config/config.yaml is not in")
-
-
-@pytest.mark.slow
-def test_two_study_files_are_not_merged(tmp_path):
-    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    first.write_text(yaml.safe_dump(study()))
-    second.write_text(yaml.safe_dump({**study(), "study": "other"}))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1",
-               "--configfile", str(first), str(second)]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                            env=job_environment())
-    assert result.returncode != 0
-    one_error_line(result.stderr, "one study file at a time, not 2")
-
-
-def test_a_budget_of_years_is_a_warning_with_the_estimate(tmp_path, capsys):
-    config = study()
-    config["datasets"] = {}
-    config["sweeps"][0].update(dataset="shakespeare_char", model="gpt", architecture={"n_layer": 48, "context": 1024},
-                               sizes=[{"d_model": 1024}, {"d_model": 2048}, {"d_model": 4096}],
-                               budgets=[10**12], train={"batch_size": 8})
-    path = write(config, tmp_path)
-    assert cli_main(["sweep", str(path)]) == 0
-    err = capsys.readouterr().err
-    assert "warning: sweep 'iris_width': run iris_width/d4096/1T-tokens/seed0 is estimated at" in err
-    assert "years on one CPU thread" in err and "FLOP/s" in err
-
-
 # ----------------------------------------------------------------------------- the researcher's own code and data
 
 USER_FILES = {
@@ -275,9 +181,6 @@ USER_CASES = [
     ("typo in fit.x", own(lambda c: c["fit"].update(x="n_param")),
      "fit.x: 'n_param' is not a column of sweep 'iris_width''s runs (did you mean 'n_params'?)"),
 ]
-# Through snakemake only in the full suite: the fast subset checks these messages in process, and snakemake's path to
-# them with the cases of FAST_SNAKEMAKE.
-FAST_USER_SNAKEMAKE: set[str] = set()
 
 
 @pytest.fixture
@@ -289,24 +192,99 @@ def user_files(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("name, case, message", USER_CASES, ids=[c[0] for c in USER_CASES])
-def test_the_researchers_own_code_and_data_are_checked_before_any_job(name, case, message, user_files, capsys):
+# Run through snakemake too in the fast subset; the rest there only in the full suite (each is a process start).
+FAST_SNAKEMAKE = {"unknown law", "YAML syntax error"}
+ALL_CASES = CASES + USER_CASES
+
+
+def write(case, tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(case if isinstance(case, str) else yaml.safe_dump(case, sort_keys=False))
+    return path
+
+
+def one_error_line(stderr: str, message: str) -> str:
+    lines = [line for line in stderr.splitlines() if "error" in line.lower()]
+    assert len(lines) == 1, stderr
+    assert message in lines[0], stderr
+    for never in ("Traceback", "InputFunctionException", "KeyError", "Exception"):
+        assert never not in stderr, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("name, case, message", ALL_CASES, ids=[c[0] for c in ALL_CASES])
+def test_scalinglab_sweep_refuses(name, case, message, user_files, capsys):
     path = write(case, user_files)
     assert cli_main(["sweep", str(path)]) == 2
     line = one_error_line(capsys.readouterr().err, message)
     assert line.startswith(f"scalinglab sweep: error: {path}")
 
 
-@pytest.mark.parametrize("name, case, message", [
-    pytest.param(*case, marks=() if case[0] in FAST_USER_SNAKEMAKE else (pytest.mark.slow,), id=case[0])
-    for case in USER_CASES])
-def test_snakemake_checks_the_researchers_own_code_before_any_job(name, case, message, user_files):
+def snakemake_dry_run(path, cwd):
+    """`snakemake -n --configfile PATH` as a user types it (the workflow's own profile included)."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1",
+               "--configfile", str(path)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=job_environment())
+
+
+SNAKEMAKE_CASES = [pytest.param(*case, marks=() if case[0] in FAST_SNAKEMAKE else (pytest.mark.slow,), id=case[0])
+                   for case in ALL_CASES]
+
+
+@pytest.mark.parametrize("name, case, message", SNAKEMAKE_CASES)
+def test_snakemake_refuses_before_any_job(name, case, message, user_files):
     path = write(case, user_files)
     result = snakemake_dry_run(path, user_files)
     assert result.returncode != 0
     line = one_error_line(result.stderr, message)
     assert line.startswith(f"scalinglab: error: {path}"), line
+    assert "Job stats" not in result.stdout
     assert not any((user_files / folder).exists() for folder in ("results", "reports", "logs", "benchmarks"))
+
+
+def test_missing_configfile(tmp_path, capsys):
+    missing = tmp_path / "nowhere.yaml"
+    assert cli_main(["sweep", str(missing)]) == 2
+    one_error_line(capsys.readouterr().err, f"config file not found: {missing}")
+    result = snakemake_dry_run(missing, tmp_path)
+    assert result.returncode != 0
+    one_error_line(result.stderr, f"scalinglab: error: --configfile {missing}: no such file")
+
+
+@pytest.mark.slow
+def test_no_study_file_and_no_default_study(tmp_path):
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=job_environment())
+    assert result.returncode != 0
+    one_error_line(result.stderr, "scalinglab: error: no study: give --configfile FILE (the default study "
+                                  "config/config.yaml is not in")
+
+
+@pytest.mark.slow
+def test_two_study_files_are_not_merged(tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(yaml.safe_dump(study()))
+    second.write_text(yaml.safe_dump({**study(), "study": "other"}))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n", "--cores", "1",
+               "--configfile", str(first), str(second)]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=job_environment())
+    assert result.returncode != 0
+    one_error_line(result.stderr, "one study file at a time, not 2")
+
+
+def test_a_budget_of_years_is_a_warning_with_the_estimate(tmp_path, capsys):
+    config = study()
+    config["datasets"] = {}
+    config["sweeps"][0].update(dataset="shakespeare_char", model="gpt", architecture={"n_layer": 48, "context": 1024},
+                               sizes=[{"d_model": 1024}, {"d_model": 2048}, {"d_model": 4096}],
+                               budgets=[10**12], train={"batch_size": 8})
+    path = write(config, tmp_path)
+    assert cli_main(["sweep", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: sweep 'iris_width': run iris_width/d4096/1T-tokens/seed0 is estimated at" in err
+    assert "years on one CPU thread" in err and "FLOP/s" in err
 
 
 def test_a_command_sweeps_own_metric_is_allowed_with_a_warning(user_files, capsys):

@@ -189,16 +189,21 @@ def _top_level(tree: ast.Module, name: str):
     return found
 
 
-def _arity_problem(node, arity: int) -> str | None:
-    """Why a def (or a class's __init__) cannot take `arity` positional arguments, or None (also when unknown)."""
-    skip_self = 0
+def _signature_of(node):
+    """(the def whose parameters a call meets, how many leading parameters the call does not give: 1 for a class's
+    __init__'s self), or None where that is known only at run time (no def: an assignment, an import; a class that
+    inherits its __init__)."""
     if isinstance(node, ast.ClassDef):
         init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
-        if init is None:
-            return None  # inherited: known only at run time
-        node, skip_self = init, 1
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None if init is None else (init, 1)
+    return (node, 0) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+
+def _arity_problem(node, arity: int) -> str | None:
+    """Why a def (or a class's __init__) cannot take `arity` positional arguments, or None (also when unknown)."""
+    if _signature_of(node) is None:
         return None
+    node, skip_self = _signature_of(node)
     args = node.args
     positional = [*args.posonlyargs, *args.args][skip_self:]
     required = len(positional) - len(args.defaults)
@@ -214,14 +219,9 @@ def _arity_problem(node, arity: int) -> str | None:
 def _keywords_problem(node, keywords) -> str | None:
     """Why a def (or a class's __init__) cannot be called with exactly these keyword arguments, or None (also when
     unknown)."""
-    skip_self = 0
-    if isinstance(node, ast.ClassDef):
-        init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
-        if init is None:
-            return None  # inherited: known only at run time
-        node, skip_self = init, 1
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    if _signature_of(node) is None:
         return None
+    node, skip_self = _signature_of(node)
     args = node.args
     positional = [*args.posonlyargs, *args.args][skip_self:]
     named = [a.arg for a in args.args if any(a is p for p in positional)] + [a.arg for a in args.kwonlyargs]
