@@ -295,11 +295,19 @@ def test_resamples_are_drawn_and_refitted_in_bounded_chunks(monkeypatch):
 def test_derive_reaches_columns_whose_names_have_spaces(tmp_path):
     """Epoch's CSV of Hoffmann's data names its columns 'Model Size' and 'Training FLOP'."""
     out_path = tmp_path / "epoch.json"
-    out = cli("fit", REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv", "--law", "chinchilla",
-              "--x", "Model Size,D", "--y", "loss", "--derive", "D=`Training FLOP`/(6*`Model Size`)",
-              "--drop-top-y", 5, "--bootstrap", 0, "--backtest-holdouts", 0, "--out", out_path)
+    # the interactive path (#14): a CSV is read without pandas and the optimum polished without scipy
+    script = ("import sys, json; from scalinglab.cli import main; code = main(sys.argv[1:]); "
+              "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy', 'pyarrow', "
+              "'matplotlib', 'seaborn', 'jinja2', 'snakemake', 'torch'}))); sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", script, "fit", REPO / "tests" / "data" /
+                          "chinchilla_svg_extracted_data.csv", "--law", "chinchilla", "--x", "Model Size,D",
+                          "--y", "loss", "--derive", "D=`Training FLOP`/(6*`Model Size`)", "--drop-top-y", "5",
+                          "--bootstrap", "0", "--backtest-holdouts", "0", "--out", out_path],
+                         capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
     d = json.loads(out_path.read_text())
     assert d["n_points"] == 240 and abs(d["objective"] - 0.001018274018) < 1e-11
+    assert d["diagnostics"]["polish"]["success"]
     _clean_error(cli("fit", REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv", "--x", "D", "--y", "loss",
                      "--derive", "D=`Model Sise`/2"), "unknown column 'Model Sise'", "in backticks")

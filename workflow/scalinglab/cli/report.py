@@ -25,7 +25,7 @@ def load_inputs(args):
     import pandas as pd
 
     from ..config import load_config
-    from ..fitting.table import read_table
+    from ..fitting.table import read_frame
     from ..report.fits import load_fits
 
     if args.config_json:
@@ -34,8 +34,8 @@ def load_inputs(args):
         config = load_config(args.config)
     else:
         config = {}
-    metrics = read_table(args.metrics)
-    curves = read_table(args.curves) if args.curves else pd.DataFrame()
+    metrics = read_frame(args.metrics)
+    curves = read_frame(args.curves) if args.curves else pd.DataFrame()
     return metrics, curves, load_fits(args.fits), config
 
 

@@ -24,7 +24,7 @@ def isoflop(data, compute="C", size="N", loss="loss", bootstrap=0, seed=0, ci=0.
     "refused": [{C, why, n_points, sizes, losses, coef?}], "a", "b", "k", "interval": {a, b}}; a, b and k are None
     with fewer than 2 interior minima.
     With bootstrap > 0 the runs within each level are resampled for a percentile interval on a."""
-    frame = tbl.as_frame(data)
+    frame = tbl.as_table(data)
     C, N, L = (tbl.column_values(frame, col, role) for col, role in ((compute, "compute"), (size, "size"),
                                                                        (loss, "loss")))
     for values, col, positive in ((C, compute, True), (N, size, True), (L, loss, False)):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UnfittableError
-from .optimize import CONVERGED, Objective, Status, newton_batch, polish_scipy
+from .optimize import CONVERGED, Objective, Status, newton_batch, polish
 
 RACE = (4, 4, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch)
 RACE_FROM = 1000  # race only grids at least this large
@@ -144,7 +144,8 @@ def _finish(law, objective, res, settings) -> dict:
 
 
 def _polish(law, objective, res, order, n_polish):
-    """Refine the best few distinct end points with scipy at tight tolerances; keep the best."""
+    """Refine the best few distinct end points with Newton steps on the exact curvature (`optimize.polish`); keep
+    the best."""
     candidates = []
     for i in order:
         if not np.isfinite(res.f[i]) or len(candidates) >= max(1, n_polish):
@@ -153,7 +154,7 @@ def _polish(law, objective, res, order, n_polish):
             candidates.append(i)
     best_theta, best_f, info = res.x[order[0]].copy(), float(res.f[order[0]]), None
     for i in candidates:
-        p = polish_scipy(objective, res.x[i], law.box)
+        p = polish(objective, res.x[i], law.box)
         if np.isfinite(p.fun) and p.fun < best_f:
             best_theta, best_f = np.array(p.x), float(p.fun)
         if i == order[0]:

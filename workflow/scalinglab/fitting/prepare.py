@@ -66,7 +66,7 @@ def prepare(data, law, x, y, settings) -> Prepared:
             f"law {law.name!r} takes {len(law.inputs)} input(s) ({', '.join(law.inputs)}) but {len(x_cols)} x "
             f"column(s) were given: {', '.join(x_cols)}"
         )
-    frame = tbl.as_frame(data)
+    frame = tbl.as_table(data)
     n_input = len(frame)
     frame = tbl.apply_derive(frame, listify(settings.get("derive")))
     frame = tbl.apply_where(frame, listify(settings.get("where")))
@@ -92,26 +92,26 @@ def prepare(data, law, x, y, settings) -> Prepared:
 def run_ids(frame) -> list:
     """What names a run in the report: run_id, else run_path, else the row's index."""
     for column in ("run_id", "run_path"):
-        if column in frame.columns:
-            return frame[column].astype(str).tolist()
+        if column in frame:
+            return frame.text(column).tolist()
     return [str(i) for i in frame.index]
 
 
 def _exclude(frame, y, drop_top_y):
     """Drop runs whose status is not ok, then the drop_top_y largest y; return the rest and {reason: [run ids]}."""
     excluded: dict[str, list] = {}
-    if "status" in frame.columns:
-        status = frame["status"].astype(str)
+    if "status" in frame:
+        status = frame.text("status")
         for value in sorted(set(status[status != "ok"])):
-            excluded[f"status={value}"] = run_ids(frame[status == value])
-        frame = frame[status == "ok"]
+            excluded[f"status={value}"] = run_ids(frame.take(status == value))
+        frame = frame.take(status == "ok")
     if drop_top_y:
         ys = tbl.column_values(frame, y, "y")
         if drop_top_y >= len(frame):
             raise FitInputError(f"--drop-top-y {drop_top_y} would drop all {len(frame)} rows")
         order = np.argsort(ys, kind="stable")
-        excluded["drop_top_y"] = run_ids(frame.iloc[np.sort(order[len(frame) - drop_top_y :])])
-        frame = frame.iloc[np.sort(order[: len(frame) - drop_top_y])]
+        excluded["drop_top_y"] = run_ids(frame.take(np.sort(order[len(frame) - drop_top_y :])))
+        frame = frame.take(np.sort(order[: len(frame) - drop_top_y]))
     return frame, excluded
 
 
@@ -139,9 +139,8 @@ def _groups(frame, unit):
     column named by `unit`, whose groups are resampled whole."""
     if unit in (None, "run"):
         return None
-    if unit not in frame.columns:
+    if unit not in frame:
         raise FitInputError(
-            f"bootstrap unit {unit!r} is neither 'run' nor a column; the table has columns: "
-            f"{', '.join(map(str, frame.columns))}"
+            f"bootstrap unit {unit!r} is neither 'run' nor a column; the table has columns: {', '.join(frame.columns)}"
         )
-    return frame[unit].astype(str).to_numpy()
+    return frame.text(unit)
