@@ -110,3 +110,46 @@ def _write_fit(root, sweep, law, formula, params, x, rng, n_boot=200):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(fit))
     return path
+
+
+# An IsoFLOP ladder with a learning-rate grid, from known laws: loss = chinchilla(N, D) x (1 + lr penalty), the
+# penalty zero at each size's best learning rate. Every size's best value lies on the grid except the smallest
+# size's, which lies above it (its winner is at the edge).
+ISO_TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+ISO_SIZES = np.geomspace(5e5, 8e7, 9)
+ISO_BUDGETS = [1e15, 3e15, 1e16, 3e16]
+ISO_LRS = [0.001, 0.003, 0.01, 0.03, 0.1]
+ISO_TOKENS_PER_PARAM = (0.5, 5000.0)
+
+
+def best_lr(n: float) -> float:
+    """The learning rate a size does best with: 0.3 (above the grid) at the smallest size, then 0.03, 0.01, 0.003."""
+    i = int(np.searchsorted(ISO_SIZES, n * 0.999))
+    return [0.3, 0.03, 0.03, 0.01, 0.01, 0.01, 0.003, 0.003, 0.003][i]
+
+
+def iso_loss(n, d, p=ISO_TRUTH):
+    return p["E"] + p["A"] / np.asarray(n) ** p["alpha"] + p["B"] / np.asarray(d) ** p["beta"]
+
+
+def grid_ladder(seed: int = 0, noise: float = 0.003, seeds=(0, 1), sweep: str = "iso",
+                budgets=ISO_BUDGETS) -> pd.DataFrame:
+    """Metrics rows of an IsoFLOP grid sweep shaped like the pipeline's: every (size, compute budget) inside the
+    tokens-per-parameter range trains every learning rate and seed, D = C / (6 N)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in ISO_SIZES:
+        for c in budgets:
+            d = c / (6 * n)
+            if not ISO_TOKENS_PER_PARAM[0] <= d / n <= ISO_TOKENS_PER_PARAM[1]:
+                continue
+            for lr in ISO_LRS:
+                penalty = 0.1 * np.log10(lr / best_lr(n)) ** 2
+                for s in seeds:
+                    loss = float(iso_loss(n, d) * (1 + penalty) * np.exp(rng.normal(0, noise)))
+                    size = f"n{n:.3g}"
+                    rows.append(_row(sweep, size, s, d, n, loss, budget_unit="tokens", tokens_seen=d,
+                                     compute_budget=c, flops_6nd=c, grid_lr=lr,
+                                     run_path=f"{sweep}/{size}/C{c:g}/lr{lr:g}/seed{s}",
+                                     run_id=f"{sweep}-{size}-C{c:g}-lr{lr:g}-s{s}"))
+    return pd.DataFrame(rows)

@@ -431,3 +431,60 @@ def test_prediction_interval_covers_new_runs_the_confidence_band_does_not():
     assert result.observation_noise["sigma"] == pytest.approx(0.02, rel=0.5)
     assert "residuals" in result.observation_noise["method"] and result.observation_noise["dof"] == 11
     assert inside_pi / trials >= 0.85 and inside_ci / trials <= 0.75, (inside_pi, inside_ci)
+
+
+# ---- hyperparameter grids: the envelope ----------------------------------------------------------------------
+def test_envelope_fits_each_cells_best_grid_value_and_flags_the_edges(tmp_path):
+    from report_synthetic import ISO_LRS, ISO_SIZES, best_lr, grid_ladder
+
+    runs = grid_ladder()
+    result = fit(runs, "chinchilla", ["n_params", "tokens_seen"], "final_val_loss", bootstrap=0,
+                 backtest_holdouts=[])
+    grid = load_fit(result.save(tmp_path / "fit.json")).envelope  # recorded in the fit JSON
+    cells = grid["cells"]
+    assert grid["columns"] == ["grid_lr"] and grid["grid"] == {"grid_lr": ISO_LRS}
+    assert result.n_points == grid["n_kept"] == 2 * len(cells) and grid["n_rows"] == len(runs)  # 2 seeds a cell
+    for cell in cells:
+        truth = best_lr(cell["size"])
+        assert cell["winner"] == {"grid_lr": min(truth, max(ISO_LRS))}, cell
+        assert cell["at_edge"] == ({"grid_lr": "highest"} if truth > max(ISO_LRS) else {}), cell
+        assert len(cell["scores"]) == len(ISO_LRS) and all(s["n_runs"] == 2 for s in cell["scores"])
+    assert {c["size"] for c in cells if c["at_edge"]} == {ISO_SIZES[0]}
+    assert result.params["alpha"] == pytest.approx(0.34, abs=0.03)  # the envelope recovers the law
+
+    everything = fit(runs, "chinchilla", ["n_params", "tokens_seen"], "final_val_loss", bootstrap=0,
+                     backtest_holdouts=[], envelope="none")
+    assert everything.n_points == len(runs) and everything.envelope == {}
+
+
+def test_envelope_ranks_a_value_with_a_diverged_seed_after_complete_ones():
+    from report_synthetic import grid_ladder
+
+    from scalinglab.fitting.envelope import envelope
+
+    runs = grid_ladder(seeds=(0, 1, 2))
+    cell = (runs["size_label"] == runs["size_label"].iloc[-1]) & (runs["budget"] == runs["budget"].iloc[-1])
+    best = runs[cell].groupby("grid_lr")["final_val_loss"].mean().idxmin()
+    broken = runs.index[cell & (runs["grid_lr"] == best)][0]
+    runs.loc[broken, ["status", "final_val_loss"]] = ["diverged", np.nan]
+    record = envelope(runs, "final_val_loss", ["grid_lr"], ["sweep", "size_label", "budget"], size="n_params").record
+    last = record["cells"][-1]
+    assert last["winner"]["grid_lr"] != best
+    assert {s["value"]["grid_lr"]: s["n_finished"] for s in last["scores"]}[best] == 2
+
+
+def test_envelope_names_an_unknown_grid_column():
+    from report_synthetic import grid_ladder
+
+    with pytest.raises(FitInputError, match=r"no column 'grid_warmup'.*grid_lr"):
+        fit(grid_ladder(), "chinchilla", ["n_params", "tokens_seen"], "final_val_loss", bootstrap=0,
+            envelope="grid_warmup")
+
+
+def test_a_grid_target_trains_the_value_that_won_at_the_largest_ladder_size():
+    from report_synthetic import ISO_LRS, ISO_SIZES, best_lr, grid_ladder
+
+    from scalinglab.fitting.targets import grid_choice
+
+    assert grid_choice(grid_ladder(), "final_val_loss", {"lr": ISO_LRS}) == {"lr": best_lr(ISO_SIZES[-1])}
+    assert grid_choice(grid_ladder(), "final_val_loss", {}) == {}

@@ -148,3 +148,32 @@ def test_external_chinchilla_import(tmp_path):
     assert (worst["status"] == "excluded").all()
     ok = metrics[metrics["status"] == "ok"]
     assert ((ok["tokens"] * 6 * ok["n_params"] / ok["flops"] - 1).abs() < 1e-9).all()
+
+
+# ---- an IsoFLOP study with a learning-rate grid, fitted for real ---------------------------------------------
+@pytest.fixture(scope="module")
+def iso_report(tmp_path_factory):
+    from report_synthetic import grid_ladder
+
+    from scalinglab.fitting import fit
+
+    root = tmp_path_factory.mktemp("iso")
+    metrics = root / "metrics.parquet"
+    grid_ladder().to_parquet(metrics, index=False)
+    path = root / "fits" / "iso" / "chinchilla.json"
+    fit(grid_ladder(), "chinchilla", ["n_params", "tokens_seen"], "final_val_loss", bootstrap=100,
+        backtest_holdouts=[1]).save(path)
+    study = {"metrics": metrics, "curves": root / "none.parquet", "fits": [path], "config": {
+        "study": "iso", "sweeps": [{"name": "iso", "dataset": "synthetic", "model": "gpt", "fit": {}}]}}
+    pd.DataFrame(columns=["run_id", "sweep"]).to_parquet(study["curves"])
+    return render(root, study)
+
+
+def test_grid_sweep_draws_loss_per_grid_value_and_flags_edge_sizes(iso_report):
+    from report_synthetic import ISO_SIZES
+
+    figure = iso_report.split('id="fig-iso-grid-')[1].split("</figure>")[0]
+    assert "against each lr value" in figure and "edge of the grid" in figure and "54 of 270 runs" in figure
+    warning = iso_report.split('class="warning grid-edge"')[1].split("</p>")[0]
+    assert f"n{ISO_SIZES[0]:.3g}" in warning and "lr at its highest value 0.1" in warning
+    assert not any(f"n{n:.3g}," in warning for n in ISO_SIZES[1:])  # only the smallest size's best lies outside

@@ -110,6 +110,12 @@ def add_arguments(parser) -> None:
         "parameters): 'fail' exits 2; 'record' writes a fit JSON with status 'unfittable', the reason and the "
         "excluded runs by reason, and exits 0, so the rest of a study goes on (default %(default)s)",
     )
+    parser.add_argument(
+        "--envelope", default=DEFAULTS["envelope"], metavar="auto|none|COL[,COL...]",
+        help="hyperparameter grids: fit, per (size, budget) cell, only the runs of the grid value with the best mean y "
+        "over seeds (the fit JSON's `envelope` records every cell's winner). 'auto': every grid_* column with "
+        "several values; 'none': every run; or the grid columns to use, e.g. grid_lr (default %(default)s)",
+    )
     parser.add_argument("--isoflop-compute", default="C", metavar="COL",
                         help="--law isoflop: the compute budget column (default C)")
 
@@ -152,7 +158,7 @@ def _table(args):
 def _settings(args) -> dict:
     return {"bootstrap": args.bootstrap, "bootstrap_unit": args.bootstrap_unit, "seed": args.seed,
             "huber_delta": args.huber_delta, "ci": args.ci, "backtest_holdouts": args.backtest_holdouts,
-            "drop_top_y": args.drop_top_y, "max_iter": args.max_iter}
+            "drop_top_y": args.drop_top_y, "max_iter": args.max_iter, "envelope": args.envelope}
 
 
 def _compare(args, laws) -> int:
@@ -276,6 +282,21 @@ def print_summary(d: dict) -> None:
     if basin.get("n_checked"):
         print(f"  bootstrap basin check: {basin['n_better']} of {basin['n_checked']} resamples found a better optimum "
               "with the full search" + ("; all resamples refitted with it" if basin["refitted"] else ""))
+    grid = d.get("envelope") or {}
+    if grid.get("columns"):
+        print(f"  grid envelope over {', '.join(grid['columns'])}: the best value of {len(grid['cells'])} (size, "
+              f"budget) cells fitted ({grid['n_kept']} of {grid['n_rows']} runs)" + _edge_text(grid["cells"]))
     if ic.get("aic") is not None:
         print(f"  AIC {ic['aic']:.4g}, AICc {fmt(ic['aicc'])}, BIC {ic['bic']:.4g} (least squares on the means at "
               f"{ic['n_eff']} distinct x)")
+
+
+def _edge_text(cells: list, most: int = 6) -> str:
+    """The cells whose best grid value lies at an edge of the grid, for the summary."""
+    edges = [c for c in cells if c["at_edge"]]
+    if not edges:
+        return ""
+    named = [f"{'/'.join(map(str, c['cell'].values()))} ({', '.join(f'{k} {v}' for k, v in c['at_edge'].items())})"
+             for c in edges[:most]]
+    return (f"; {len(edges)} cell(s) won at the EDGE of the grid (the best value may lie outside it): "
+            + ", ".join(named) + (" ..." if len(edges) > most else ""))

@@ -37,6 +37,7 @@ DEFAULTS = dict(
     bootstrap_starts=3,
     max_iter=100,
     interval="percentile",
+    envelope="auto",
 )
 
 
@@ -51,7 +52,8 @@ def fit(data, law, x, y, **settings) -> FitResult:
     NAME=EXPR), compute (compute budgets for a two-input law's allocation), predict_at (list of 'N=1e9[,D=...]'),
     starts ((K, P) fitted-parameter starting points overriding the law's), polish, bootstrap_starts, max_iter
     (Newton iterations per start; the best unconverged end points then run on),
-    interval (percentile or bca)."""
+    interval (percentile or bca), envelope (grid columns to take the best value of per (size, budget) cell:
+    'auto', every grid_* column with several values; 'none'; or a list: fitting.envelope)."""
     law_ref = law if isinstance(law, str) and ":" in law else None
     law = get_law(law)
     user_starts = settings.pop("starts", None)
@@ -91,6 +93,7 @@ def fit(data, law, x, y, **settings) -> FitResult:
         identification=identification(law, Xs, logy, point.theta, settings["huber_delta"]),
         observation_noise=observation_noise(resid, prep.X, law.n_params),
         x_range={c: [float(v.min()), float(v.max())] for c, v in zip(prep.x_cols, prep.X)}, law_ref=law_ref,
+        envelope=prep.envelope,
     )
 
 

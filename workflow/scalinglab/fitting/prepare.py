@@ -57,6 +57,7 @@ class Prepared:
     excluded_runs: dict  # {reason: [run ids]} (at most MAX_LISTED each)
     n_filtered: int  # rows removed by `where`
     n_input: int  # rows read
+    envelope: dict  # the grid envelope's record ({} without a grid): fitting.envelope
 
 
 def prepare(data, law, x, y, settings) -> Prepared:
@@ -74,6 +75,7 @@ def prepare(data, law, x, y, settings) -> Prepared:
     if not len(frame):
         where = f" match {' and '.join(listify(settings.get('where')))}" if settings.get("where") else ""
         raise UnfittableError(f"no rows{where}: {n_input} row(s) read, nothing to fit")
+    frame, grid = _envelope(frame, x_cols, y, settings.get("envelope", "auto"))
     frame, excluded = _exclude(frame, y, int(settings.get("drop_top_y") or 0))
     if len(frame) < law.n_params:  # before reading columns: a sweep whose runs all failed may not have them
         _check_enough(law, np.empty((len(x_cols), len(frame))), np.empty(len(frame)), x_cols, excluded)
@@ -86,7 +88,18 @@ def prepare(data, law, x, y, settings) -> Prepared:
     _check_enough(law, X, yv, x_cols, excluded)
     return Prepared(X, yv, _groups(frame, settings.get("bootstrap_unit", "run")), x_cols, y,
                     sum(len(ids) for ids in excluded.values()), {k: len(v) for k, v in excluded.items()},
-                    {k: v[:MAX_LISTED] for k, v in excluded.items()}, n_filtered, n_input)
+                    {k: v[:MAX_LISTED] for k, v in excluded.items()}, n_filtered, n_input, grid)
+
+
+def _envelope(frame, x_cols, y, requested):
+    """The rows of each (size, budget) cell's best grid value (`fitting.envelope`), and the envelope's record."""
+    from . import envelope
+
+    columns = envelope.grid_columns(frame, requested)
+    if not columns:
+        return frame, {}
+    result = envelope.envelope(frame, y, columns, envelope.cell_columns(frame, x_cols), size=x_cols[0])
+    return frame.take(result.keep), result.record
 
 
 def run_ids(frame) -> list:

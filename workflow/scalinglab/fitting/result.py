@@ -42,6 +42,7 @@ class FitResult:
     x_range: dict = field(default_factory=dict)  # x column -> [min, max] of the fitted runs
     status: str = "ok"  # "ok"; an unfittable sweep's record says "unfittable" (persist.unfittable_record)
     law_ref: str | None = None  # 'module:NAME' of a law from outside the catalogue, so load_fit can find it
+    envelope: dict = field(default_factory=dict)  # the grid envelope: which value won per (size, budget) cell
 
     @property
     def boot_natural(self) -> np.ndarray:

@@ -29,21 +29,20 @@ def _number(value) -> float | None:
 
 
 def grid_choice(ladder, y: str, grid: dict) -> dict:
-    """The grid value ({key: value}) with the best mean y over seeds at the largest ladder size (its largest
-    budget), among runs that finished; {} without a grid."""
+    """The grid value ({key: value}, as the config wrote it) that won at the largest ladder size (its largest
+    budget): the envelope's choice (`fitting.envelope`, the one place winners are computed); {} without a grid."""
+    from . import envelope
+
     if not grid:
         return {}
-    columns = [f"grid_{key}" for key in grid]
-    ok = ladder[(ladder["status"] == "ok") & ladder[y].notna()] if "status" in ladder else ladder[ladder[y].notna()]
-    if ok.empty:
+    columns = [f"{envelope.PREFIX}{key}" for key in grid]
+    size = "n_params" if "n_params" in ladder else None
+    record = envelope.envelope(ladder, y, columns, envelope.cell_columns(ladder, [size] if size else []),
+                               size=size).record
+    choice = envelope.choice_at_largest(record)
+    if not choice:
         raise ValueError("no ladder run finished: no grid value can be chosen")
-    size = ok["n_params"].max()
-    at_size = ok[ok["n_params"] == size]
-    at_size = at_size[at_size["budget"] == at_size["budget"].max()]
-    means = at_size.groupby(columns)[y].mean()
-    best = means.idxmin()
-    best = best if isinstance(best, tuple) else (best,)
-    return {key: _plain(value, grid[key]) for key, value in zip(grid, best)}
+    return {key: _plain(choice[key], grid[key]) for key in grid}
 
 
 def _plain(value, allowed: list):

@@ -18,7 +18,7 @@ MAX_RUN_ROWS = 300  # beyond this the runs table lists only runs that are not ok
 
 @dataclass
 class Figure:
-    kind: str  # scaling, residuals, learning_curves, isoflop, compute, figure4, accuracy
+    kind: str  # scaling, residuals, learning_curves, grid, isoflop, compute, figure4, accuracy
     title: str
     caption: str
     make: Callable  # (size) -> matplotlib Figure
@@ -36,6 +36,7 @@ class Sweep:
     params: list[dict] = field(default_factory=list)  # one table per law
     accuracy: list[dict] = field(default_factory=list)
     isoflop: dict | None = None
+    grid_edges: list[str] = field(default_factory=list)  # sizes whose best grid value is at an edge of the grid
     notes: list[str] = field(default_factory=list)
     unfittable: list[dict] = field(default_factory=list)  # laws that could not be fitted: why, runs left out
     ci: float = 0.95  # the level of the intervals in the law comparison (the fits')
@@ -68,6 +69,7 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config:
     two_d = [f for f in fits if len(f.result.x) == 2]
     _fit_figures(sweep, runs, one_d, two_d, references_for(config, name))
     _learning_curves(sweep, runs, curves)
+    _grid(sweep, fits)
     if fits:
         _isoflop(sweep, runs, one_d, two_d)
     _accuracy(sweep, runs)
@@ -129,6 +131,33 @@ def _learning_curves(sweep, runs, curves):
             "learning_curves", f"{name}: learning curves",
             "Validation loss against data seen, median over seeds, one line per size and budget (colour: size).",
             lambda size, c=sweep_curves, t=name: F.learning_curves_figure(c, runs, size=size, title=t)))
+
+
+def _grid(sweep, fits):
+    """A grid sweep's envelope as its fit computed it (`fitting.envelope`, in the fit JSON): loss against each grid
+    value per size, and the sizes whose best value lies at an edge of the grid (their loss is an upper bound on what
+    the size can reach, and an exponent fitted through them is biased: Porian et al. 2024)."""
+    record = next((f.result.envelope for f in fits if (f.result.envelope or {}).get("columns")), None)
+    if record is None:
+        return
+    for cell in record["cells"]:
+        if cell["at_edge"]:
+            where = ", ".join(f"{c.removeprefix('grid_')} at its {side} value {cell['winner'][c]:g}"
+                              for c, side in cell["at_edge"].items())
+            sweep.grid_edges.append(f"{_cell_text(cell)}: {where}")
+    keys = ", ".join(c.removeprefix("grid_") for c in record["columns"])
+    sweep.figures.append(Figure(
+        "grid", f"{sweep.name}: {F.label(record['y'])} against each {keys} value",
+        f"Mean {F.label(record['y'])} over seeds for every grid value, one line per (size, budget) cell (colour: "
+        "size); the filled marker is the value the fits use (the envelope: " + record["rule"] + "). A red ring marks "
+        "a best value at the edge of the grid: that size may do better outside it, so its loss is an upper bound. "
+        f"{record['n_kept']} of {record['n_rows']} runs are fitted.",
+        lambda size, record=record, t=sweep.name: F.grid_figure(record, size=size, title=t)))
+
+
+def _cell_text(cell: dict) -> str:
+    parts = {k: v for k, v in cell["cell"].items() if k != "sweep"}
+    return ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}" for k, v in parts.items())
 
 
 def _isoflop(sweep, runs, one_d, two_d):

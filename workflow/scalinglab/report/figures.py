@@ -316,6 +316,50 @@ def compute_column(runs) -> str | None:
     return None
 
 
+def grid_figure(record: dict, size=REPORT, title: str | None = None):
+    """A grid envelope (`fitting.envelope`'s record): per grid column, the mean y of every value for each (size,
+    budget) cell, a filled marker at the winner, a red ring where it lies at an edge of the grid. One line per cell
+    (never per run), coloured by size."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.colors import LogNorm, Normalize
+
+    columns = record["columns"]
+    fig, axes = plt.subplots(1, len(columns), figsize=(size[0], size[1]), layout="constrained", squeeze=False)
+    cells = [c for c in record["cells"] if any(s["mean"] is not None for s in c["scores"])]
+    sizes = np.array([np.nan if c["size"] is None else c["size"] for c in cells], dtype=float)
+    known = sizes[np.isfinite(sizes)]
+    norm = (LogNorm if len(known) and known.min() > 0 else Normalize)(
+        *(known.min(), known.max()) if len(known) and known.max() > known.min() else (0.5, 1.5))
+    cmap = sns.color_palette("viridis", as_cmap=True)
+    for ax, column in zip(axes[0], columns):
+        values = record["grid"][column]
+        numeric = all(isinstance(v, (int, float)) for v in values)
+        position = {v: (v if numeric else i) for i, v in enumerate(values)}
+        for cell, n in zip(cells, sizes):
+            colour = cmap(norm(n)) if np.isfinite(n) else "grey"
+            points = sorted((position[s["value"][column]], s["mean"]) for s in cell["scores"] if s["mean"] is not None)
+            ax.plot(*zip(*points), color=colour, lw=1, marker="o", ms=3, mfc="white", alpha=0.8)
+            if cell["winner"]:
+                xw = position[cell["winner"][column]]
+                yw = min(s["mean"] for s in cell["scores"] if s["value"] == cell["winner"])
+                ax.plot([xw], [yw], marker="o", ms=4, color=colour, zorder=3)
+                if column in cell["at_edge"]:
+                    ax.plot([xw], [yw], marker="o", ms=9, mfc="none", mec="red", mew=1.2, zorder=4)
+        if numeric and all(v > 0 for v in values):
+            ax.set_xscale("log")
+        if not numeric:
+            ax.set_xticks(range(len(values)), [safe(v) for v in values], rotation=30, fontsize="x-small")
+        _log_y(ax)
+        ax.set_xlabel(safe(column.removeprefix("grid_")) + " (grid)")
+        ax.set_ylabel(label(record["y"]) + " (mean over seeds)")
+    if len(known):
+        fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes[0, -1], label="size")
+    if title:
+        fig.suptitle(safe(title), fontsize="medium")
+    return fig
+
+
 def isoflop_figure(iso: dict, fit2d=None, size=REPORT, title: str | None = None):
     """Approach 2 as `fitting.isoflop` found it (left: each compute level's runs and parabola, diamonds at interior
     minima; right: those minima against compute with the power law), with approach 3's frontier when a two-input
