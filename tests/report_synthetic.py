@@ -66,6 +66,7 @@ def make_study(root: Path, sweep_name: str = "width", title_study: str = "synthe
         _write_fit(root, sweep_name, "power", "y = A*x^(-alpha)", {"A": 3.6, "alpha": 0.085}, ["n_params"], rng),
         _write_fit(root, "grid", "chinchilla", "L = E + A/N^alpha + B/D^beta", CHIN, ["n_params", "tokens"], rng),
     ]
+    _add_approaches(fits[-1], metrics[metrics["sweep"] == "grid"])
     broken = root / "results/fits/broken/saturating_power.json"
     broken.parent.mkdir(parents=True, exist_ok=True)
     ids = [r["run_id"] for r in rows if r["sweep"] == "broken"]
@@ -110,6 +111,19 @@ def _write_fit(root, sweep, law, formula, params, x, rng, n_boot=200):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(fit))
     return path
+
+
+def _add_approaches(path: Path, runs: pd.DataFrame) -> None:
+    """What the fit step computes for a two-input law: approaches 2 and 3 on its runs (`fitting.approaches`)."""
+    from scalinglab.fitting import load_fit
+    from scalinglab.fitting.approaches import compare
+    from scalinglab.fitting.persist import clean
+
+    n, d, loss = (runs[c].to_numpy(float) for c in ("n_params", "tokens", "final_val_loss"))
+    record = json.loads(path.read_text())
+    record["approaches"] = clean(compare(load_fit(record), n, loss, 6 * n * d, "C = 6*n_params*tokens",
+                                         bootstrap=50))
+    path.write_text(json.dumps(record))
 
 
 # An IsoFLOP ladder with a learning-rate grid, from known laws: loss = chinchilla(N, D) x (1 + lr penalty), the

@@ -488,3 +488,50 @@ def test_a_grid_target_trains_the_value_that_won_at_the_largest_ladder_size():
 
     assert grid_choice(grid_ladder(), "final_val_loss", {"lr": ISO_LRS}) == {"lr": best_lr(ISO_SIZES[-1])}
     assert grid_choice(grid_ladder(), "final_val_loss", {}) == {}
+
+
+# ---- approaches 2 and 3 on the study's own runs ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def iso_fit():
+    from report_synthetic import grid_ladder
+
+    return fit(grid_ladder(budgets=[1e15, 3e15, 1e16, 3e16, 1e19]), "chinchilla", ["n_params", "tokens_seen"],
+               "final_val_loss", bootstrap=200, backtest_holdouts=[])
+
+
+def test_approach_2_and_3_agree_within_their_intervals_on_an_isoflop_ladder(iso_fit, tmp_path):
+    from report_synthetic import ISO_TRUTH
+
+    record = load_fit(iso_fit.save(tmp_path / "fit.json")).approaches  # in the fit JSON
+    truth = ISO_TRUTH["beta"] / (ISO_TRUTH["alpha"] + ISO_TRUTH["beta"])
+    two, three = record["approach2"], record["approach3"]
+    assert two["compute"] == "compute_budget" and two["n_budgets"] == 4 and two["n_runs"] == iso_fit.n_points
+    for approach in (two, three):
+        lo, hi = approach["interval"]["a"]
+        assert lo < truth < hi and lo < approach["a"] < hi
+    assert record["compute"] == [1e15, 3e15, 1e16, 3e16, 1e19]
+    assert [(r["quantity"], r["C"]) for r in record["table"][:4]] == [
+        ("a", None), ("N_opt", 1e15), ("D_opt", 1e15), ("tokens_per_param", 1e15)]
+    assert len(record["table"]) == 1 + 3 * 5
+    for row in record["table"]:
+        for side in ("approach2", "approach3"):
+            lo, hi = row[side]["interval"]
+            assert lo < row[side]["value"] < hi, row
+    at = three["at"]["1e+16"]
+    assert at["D_opt"]["value"] == pytest.approx(1e16 / (6 * at["N_opt"]["value"]))
+    assert record["verdict"]["agree"] is True and "agree within their intervals" in record["verdict"]["text"]
+
+
+def test_approach_2_names_a_budget_whose_minimum_is_not_interior(iso_fit):
+    refused = iso_fit.approaches["approach2"]["refused"]
+    assert [r["C"] for r in refused] == [1e19] and "above the largest sampled size" in refused[0]["why"]
+
+
+def test_a_one_input_fit_of_an_isoflop_sweep_still_has_approach_2():
+    from report_synthetic import grid_ladder
+
+    result = fit(grid_ladder(), "saturating_power", "n_params", "final_val_loss", bootstrap=20,
+                 backtest_holdouts=[])
+    record = result.approaches
+    assert record["approach2"]["n_budgets"] == 4 and record["approach2"]["interval"]["a"][0] is not None
+    assert "no closed-form" in record["approach3"]["skipped"] and record["verdict"]["agree"] is None

@@ -177,3 +177,15 @@ def test_grid_sweep_draws_loss_per_grid_value_and_flags_edge_sizes(iso_report):
     warning = iso_report.split('class="warning grid-edge"')[1].split("</p>")[0]
     assert f"n{ISO_SIZES[0]:.3g}" in warning and "lr at its highest value 0.1" in warning
     assert not any(f"n{n:.3g}," in warning for n in ISO_SIZES[1:])  # only the smallest size's best lies outside
+
+
+def test_approaches_2_and_3_in_one_table_with_a_verdict_and_their_figures(iso_report):
+    section = iso_report.split("-approaches\">Compute-optimal allocation")[1].split("</section>")[0]
+    table = section.split('<table class="approaches">')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td>(\w+)</td><td class=\"num\">([^<]*)</td>", table)
+    assert rows[0] == ("a", "") and len(rows) == 1 + 3 * 4
+    assert {q for q, _ in rows[1:]} == {"N_opt", "D_opt", "tokens_per_param"}
+    assert len(re.findall(r"\[[0-9.e+]+, [0-9.e+]+\]", table)) == 2 * len(rows)  # every quantity, both approaches
+    assert "agree within their intervals" in section and "54 runs, 4 compute budgets" in section
+    for kind in ("isoflop", "tokens_per_param"):
+        assert re.search(rf'id="fig-iso-{kind}-\d+"', iso_report), kind

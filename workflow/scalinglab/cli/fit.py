@@ -286,6 +286,12 @@ def print_summary(d: dict) -> None:
     if grid.get("columns"):
         print(f"  grid envelope over {', '.join(grid['columns'])}: the best value of {len(grid['cells'])} (size, "
               f"budget) cells fitted ({grid['n_kept']} of {grid['n_rows']} runs)" + _edge_text(grid["cells"]))
+    approaches = d.get("approaches") or {}
+    if approaches.get("verdict"):
+        two, three = approaches.get("approach2") or {}, approaches.get("approach3") or {}
+        parts = [f"approach {n}: a = {fmt(p['a'])} [{', '.join(map(fmt, (p.get('interval') or {}).get('a') or []))}]"
+                 for n, p in ((2, two), (3, three)) if p.get("a") is not None]
+        print("  compute-optimal allocation: " + "".join(f"{part}; " for part in parts) + approaches["verdict"]["text"])
     if ic.get("aic") is not None:
         print(f"  AIC {ic['aic']:.4g}, AICc {fmt(ic['aicc'])}, BIC {ic['bic']:.4g} (least squares on the means at "
               f"{ic['n_eff']} distinct x)")

@@ -71,7 +71,7 @@ def fit(data, law, x, y, **settings) -> FitResult:
                    "bootstrap_failed": draws["info"]["n_failed"],
                    "bootstrap_not_converged": draws["info"]["n_not_converged"],
                    "bootstrap_basin_check": draws["info"].get("basin_check")}
-    return FitResult(
+    result = FitResult(
         law=law, x=prep.x_cols, y=prep.y_col, theta=theta,
         params={name: float(v) for name, v in zip(law.natural, nat)},
         intervals=intervals, ci=float(settings["ci"]), objective=float(point.objective),
@@ -95,6 +95,13 @@ def fit(data, law, x, y, **settings) -> FitResult:
         x_range={c: [float(v.min()), float(v.max())] for c, v in zip(prep.x_cols, prep.X)}, law_ref=law_ref,
         envelope=prep.envelope,
     )
+    if prep.compute is not None:
+        from .approaches import compare
+
+        result.approaches = compare(result, prep.X[0], prep.y, prep.compute, prep.compute_name,
+                                    settings["compute"], bootstrap=int(settings["bootstrap"]),
+                                    seed=int(settings["seed"]))
+    return result
 
 
 def _settings(given: dict) -> dict:

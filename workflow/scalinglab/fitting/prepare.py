@@ -58,6 +58,8 @@ class Prepared:
     n_filtered: int  # rows removed by `where`
     n_input: int  # rows read
     envelope: dict  # the grid envelope's record ({} without a grid): fitting.envelope
+    compute: np.ndarray | None = None  # (n,) each run's compute budget, for approach 2 (None: not an IsoFLOP table)
+    compute_name: str = ""  # where `compute` comes from: compute_budget, or 6*x0*x1
 
 
 def prepare(data, law, x, y, settings) -> Prepared:
@@ -88,7 +90,23 @@ def prepare(data, law, x, y, settings) -> Prepared:
     _check_enough(law, X, yv, x_cols, excluded)
     return Prepared(X, yv, _groups(frame, settings.get("bootstrap_unit", "run")), x_cols, y,
                     sum(len(ids) for ids in excluded.values()), {k: len(v) for k, v in excluded.items()},
-                    {k: v[:MAX_LISTED] for k, v in excluded.items()}, n_filtered, n_input, grid)
+                    {k: v[:MAX_LISTED] for k, v in excluded.items()}, n_filtered, n_input, grid,
+                    *_compute(frame, X, x_cols))
+
+
+COMPUTE_COLUMN = "compute_budget"  # an IsoFLOP sweep's runs: the budget C each (size, C) cell was given
+
+
+def _compute(frame, X, x_cols) -> tuple:
+    """(each run's compute for approach 2, its name): its `compute_budget` (exact per IsoFLOP cell), else
+    C = 6 x0 x1 for a two-input law (N, D); (None, '') otherwise."""
+    if COMPUTE_COLUMN in frame:
+        values = frame.numeric(COMPUTE_COLUMN)
+        if values is not None and np.all(np.isfinite(values) & (values > 0)):
+            return values, COMPUTE_COLUMN
+    if len(X) == 2 and np.all(X > 0):
+        return 6.0 * X[0] * X[1], f"C = 6*{x_cols[0]}*{x_cols[1]}"
+    return None, ""
 
 
 def _envelope(frame, x_cols, y, requested):

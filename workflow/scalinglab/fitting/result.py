@@ -43,6 +43,7 @@ class FitResult:
     status: str = "ok"  # "ok"; an unfittable sweep's record says "unfittable" (persist.unfittable_record)
     law_ref: str | None = None  # 'module:NAME' of a law from outside the catalogue, so load_fit can find it
     envelope: dict = field(default_factory=dict)  # the grid envelope: which value won per (size, budget) cell
+    approaches: dict = field(default_factory=dict)  # approach 2 against approach 3 (fitting.approaches)
 
     @property
     def boot_natural(self) -> np.ndarray:

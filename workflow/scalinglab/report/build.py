@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..fitting import FitInputError, isoflop
 from . import figures as F
 from .fits import SweepFit, Unfittable, fmt, fmt_interval, headline
 
@@ -18,7 +17,7 @@ MAX_RUN_ROWS = 300  # beyond this the runs table lists only runs that are not ok
 
 @dataclass
 class Figure:
-    kind: str  # scaling, residuals, learning_curves, grid, isoflop, compute, figure4, accuracy
+    kind: str  # scaling, residuals, learning_curves, grid, isoflop, tokens_per_param, compute, figure4, accuracy
     title: str
     caption: str
     make: Callable  # (size) -> matplotlib Figure
@@ -71,7 +70,7 @@ def plan_sweep(name: str, kind: str, runs, curves, fits: list[SweepFit], config:
     _learning_curves(sweep, runs, curves)
     _grid(sweep, fits)
     if fits:
-        _isoflop(sweep, runs, one_d, two_d)
+        _isoflop(sweep, one_d, two_d)
     _accuracy(sweep, runs)
     if fits:
         sweep.ci = fits[0].result.ci
@@ -160,32 +159,54 @@ def _cell_text(cell: dict) -> str:
     return ", ".join(f"{k} {fmt(v) if isinstance(v, (int, float)) else v}" for k, v in parts.items())
 
 
-def _isoflop(sweep, runs, one_d, two_d):
-    """Approach 2 on the sweep's own runs, where they vary both size and data: `fitting.isoflop` groups them by
-    compute level and refuses levels without an interior minimum, which the report lists."""
-    first = (two_d or one_d)[0].result
-    n_col, y_col, c_col = first.x[0], first.y, F.compute_column(runs)
-    varies_d = any(runs[c].nunique() > 1 for c in ("budget", "tokens", "samples") if c in runs)
-    if not (varies_d and c_col and n_col in runs and runs[n_col].nunique() > 1):
+def _isoflop(sweep, one_d, two_d):
+    """Approaches 2 and 3 as the fit computed them (the fit JSON's `approaches`, `fitting.approaches`): the IsoFLOP
+    profiles with the frontier, tokens per parameter against compute, and the table comparing the two."""
+    fits = [f for f in two_d + one_d if (f.result.approaches.get("approach2") or {}).get("budgets") is not None]
+    if not fits:
         return
-    data = F.ok_runs(runs, [n_col, y_col, c_col])
-    try:
-        iso = isoflop(data, compute=c_col, size=n_col, loss=y_col, strict=False)
-    except FitInputError as error:
-        sweep.notes.append(f"no IsoFLOP analysis: {error}")
-        return
+    fit = fits[0]
+    record = fit.result.approaches
+    two, three = record["approach2"], record.get("approach3") or {}
     sweep.isoflop = {
-        "exponent": fmt(iso["a"], 3),
-        "n_profiles": len(iso["budgets"]),
-        "refused": [f"C={r['C']:.3g}: {r['why']}" for r in iso["refused"]],
+        "exponent": fmt(two["a"], 3), "interval": _pair(two["interval"].get("a")), "n_profiles": two["n_budgets"],
+        "n_runs": two["n_runs"], "compute": two["compute"], "law": fit.law, "ci": record.get("ci", fit.result.ci),
+        "refused": [f"C={r['C']:.3g}: {r['why']}" for r in two["refused"]],
+        "skipped": two.get("skipped"), "n_bootstrap": (two.get("bootstrap") or {}).get("n_used", 0),
+        "approach3": None if three.get("skipped") else {"law": three["law"], "n_runs": three["n_runs"],
+                                                        "n_bootstrap": three["n_bootstrap"]},
+        "rows": [_approach_row(row) for row in record.get("table") or []],
+        "verdict": (record.get("verdict") or {}).get("text"), "agree": (record.get("verdict") or {}).get("agree"),
     }
+    two_d_fit = fit if fit in two_d and not three.get("skipped") else None
     sweep.figures.append(Figure(
         "isoflop", f"{sweep.name}: IsoFLOP profiles and compute-optimal frontier",
-        "Left: runs grouped by compute with a parabola in log N each (diamond: its interior minimum). "
-        "Right: those minima against compute with a power-law fit (approach 2)"
-        + (" and the frontier of the parametric fit (approach 3)." if two_d else "."),
-        lambda size, iso=iso, t=sweep.name, f2=(two_d[0] if two_d else None):
-        F.isoflop_figure(iso, f2, size=size, title=t), paper_size=F.TWO_COLUMN))
+        f"Left: the fitted runs grouped by compute ({two['compute']}; mean loss per size) with a parabola in log N "
+        "each (diamond: its interior minimum, approach 2's compute-optimal size). Right: those minima against compute "
+        "with the power law N_opt = k C^a fitted through them (approach 2)"
+        + (f" and the frontier of the parametric fit (approach 3, {fit.law})." if two_d_fit else ".")
+        + f" Approach 2 rests on {two['n_runs']} runs in {two['n_budgets']} budgets with an interior minimum.",
+        lambda size, iso=two, t=sweep.name, f2=two_d_fit: F.isoflop_figure(iso, f2, size=size, title=t),
+        paper_size=F.TWO_COLUMN))
+    if record.get("table"):
+        sweep.figures.append(Figure(
+            "tokens_per_param", f"{sweep.name}: compute-optimal tokens per parameter against compute",
+            f"D_opt / N_opt at each compute budget by approach 2 (IsoFLOP minima, resampling runs within budgets) and "
+            f"approach 3 ({fit.law}, its bootstrap draws), with their {record['ci']:.0%} intervals; the line "
+            f"continues approach 3 to {F.EXTRAPOLATE:g}x the largest budget.",
+            lambda size, record=record, f2=two_d_fit, t=sweep.name:
+            F.tokens_per_param_figure(record, f2, size=size, title=t)))
+
+
+def _pair(bounds) -> str:
+    return "" if not bounds or None in bounds else f"[{fmt(bounds[0], 3)}, {fmt(bounds[1], 3)}]"
+
+
+def _approach_row(row: dict) -> dict:
+    return {"quantity": row["quantity"], "C": "" if row["C"] is None else f"{row['C']:.3g}", "meaning": row["meaning"],
+            "approach2": fmt(row["approach2"]["value"], 3), "interval2": _pair(row["approach2"]["interval"]),
+            "approach3": fmt(row["approach3"]["value"], 3), "interval3": _pair(row["approach3"]["interval"]),
+            "agree": {True: "yes", False: "NO", None: "—"}[row["agree"]]}
 
 
 def _accuracy(sweep, runs):

@@ -407,6 +407,35 @@ def isoflop_figure(iso: dict, fit2d=None, size=REPORT, title: str | None = None)
     return fig
 
 
+def tokens_per_param_figure(record: dict, fit2d=None, size=REPORT, title: str | None = None):
+    """Compute-optimal tokens per parameter against compute: approach 2 and approach 3 at each budget with their
+    intervals (`fitting.approaches`' table), and approach 3's frontier as a line when its fit is given."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    rows = [r for r in record["table"] if r["quantity"] == "tokens_per_param"]
+    cs = np.array([r["C"] for r in rows])
+    for key, colour, shift, name in (("approach2", "C0", 0.97, "approach 2 (IsoFLOP)"),
+                                     ("approach3", "C1", 1.03, "approach 3")):
+        values = np.array([r[key]["value"] for r in rows], dtype=float)
+        bounds = np.array([r[key]["interval"] or [np.nan, np.nan] for r in rows], dtype=float)
+        bounds = np.where(np.isfinite(bounds), bounds, values[:, None])
+        ax.errorbar(cs * shift, values, yerr=[values - bounds[:, 0], bounds[:, 1] - values], fmt="o", ms=4,
+                    color=colour, capsize=2, label=name)
+    if fit2d is not None and len(cs):
+        line = frontier(fit2d.result, np.geomspace(cs.min(), cs.max() * EXTRAPOLATE, 50), band=False)
+        if line is not None:
+            ax.plot(line["C"], line["D"] / line["N"], color="C1", lw=1, ls="--", label=safe(fit2d.law))
+    ax.set_xscale("log")
+    _log_y(ax)
+    ax.set_xlabel("compute C (FLOPs)")
+    ax.set_ylabel("tokens per parameter D/N")
+    ax.legend(fontsize="x-small")
+    if title:
+        ax.set_title(safe(title), fontsize="medium")
+    return fig
+
+
 def compute_scaling_figure(runs, fit, size=REPORT, title: str | None = None):
     """For a two-input law L(N, D): loss against compute with every point coloured by N, the fitted loss along
     the compute-optimal frontier (closed form), its bootstrap band and its extrapolation to 10x beyond the largest
