@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from scalinglab import atomic, recovery
 
@@ -29,15 +31,23 @@ def test_damage_is_seen_in_the_last_bytes(tmp_path):
     assert recovery.damage(tmp_path / "missing.json") is None
 
 
-def test_damaged_records_are_set_aside_with_a_message(tmp_path):
+@pytest.mark.parametrize("walk", [False, True], ids=["each path", "one walk of the folder"])
+def test_damaged_records_are_set_aside_with_a_message(tmp_path, monkeypatch, walk):
     good = atomic.write_json(tmp_path / "a" / "run.json", {"metrics": {}})
     bad = tmp_path / "b" / "run.json"
     bad.parent.mkdir()
     bad.write_text('{"metrics": {"sta')
-    messages = recovery.set_aside_damaged([good, bad, tmp_path / "c" / "run.json"])
+    unlisted = tmp_path / "d" / "run.json"  # not a run of the study: left alone
+    unlisted.parent.mkdir()
+    unlisted.write_text('{"metrics": {"sta')
+    monkeypatch.chdir(tmp_path)  # the workflow names its runs relative to the working directory
+    listed = [Path("a/run.json"), Path("b/run.json"), Path("c/run.json")]
+    messages = recovery.set_aside_damaged(listed, under="." if walk else None)
+    bad = Path("b/run.json")
     assert messages == [f"{bad} is damaged: it is truncated (its JSON does not end); moved it to {bad}.damaged, "
                         "it will be rebuilt"]
     assert good.is_file() and not bad.exists() and (tmp_path / "b" / "run.json.damaged").is_file()
+    assert unlisted.is_file()
 
 
 def test_a_damaged_dataset_cache_is_prepared_again_in_place(tmp_path):

@@ -137,30 +137,32 @@ def one_of(names):
     return "|".join(map(re.escape, names)) if names else "(?!)"
 
 
-def run_pattern():
-    """The shapes of the study's run paths: per sweep, SIZE/BUDGET[/GRID]/seedN and targets/NAME/seedN. Compact on
-    purpose: snakemake embeds the pattern in every train job's output, log and benchmark path and scans it each time
-    it makes a job (a pattern that listed every size label took a third of a 10,000-run dry run).
+def run_pattern(role):
+    """The shapes of the study's run paths of one role: per sweep, SIZE/BUDGET[/GRID]/seedN (ladder) or
+    targets/NAME/seedN (target); disjoint, so that one rule makes each run. Compact on purpose: snakemake embeds the
+    pattern in every train job's output, log and benchmark path and scans it each time it makes a job (a pattern
+    that listed every size label took a third of a 10,000-run dry run).
     """
     shapes = {}
     for spec in SPECS:
+        if spec["role"] != role:
+            continue
         name, *rest = spec["run_path"].split("/")
-        if spec["role"] == "target":
-            shapes.setdefault(("target", name), set()).add(spec["target"])
+        if role == "target":
+            shapes.setdefault(name, set()).add(spec["target"])
         else:
-            shapes.setdefault(("ladder", len(rest)), set()).add(name)
+            shapes.setdefault(len(rest), set()).add(name)
     patterns = []
-    for (kind, key), names in shapes.items():
-        if kind == "target":
+    for key, names in shapes.items():
+        if role == "target":
             patterns.append(f"{re.escape(key)}/targets/(?:{one_of(names)})/seed[0-9]+")
         else:
-            segments = [f"(?:{one_of(names)})", *["[^/]+"] * (key - 1), "seed[0-9]+"]
+            segments = [f"(?:{one_of(names)})", "(?!targets/)[^/]+", *["[^/]+"] * (key - 2), "seed[0-9]+"]
             patterns.append("/".join(segments))
     return "|".join(patterns) or "(?!)"
 
 
 wildcard_constraints:
-    run=run_pattern(),
     target=one_of(TARGETS),
     sweep=one_of(SWEEPS),
     law=one_of(LAWS),
@@ -168,33 +170,27 @@ wildcard_constraints:
     dataset_id="[0-9a-f]{12}",
 
 
-@per_job
-def train_inputs(wildcards):
-    """A run's prepared dataset (none for a command sweep that brings its own data) and, for a target run, its
-    prediction: the DAG trains a target only after it was predicted."""
-    return TRAIN_INPUTS[wildcards.run]
-
-
-def _train_inputs():
-    """run path -> its train job's inputs; one object per (dataset, target) shared by its runs."""
-    shared, inputs = {}, {}
-    for path, spec in RUNS.items():
-        key = (spec["dataset"], spec["dataset_id"], spec["target"])
-        if key not in shared:
-            shared[key] = {}
-            if spec["dataset"] is not None:
-                # meta.json alone: prepare_data writes it last, so it stands for the whole cache (one file per job is
-                # cheaper for snakemake than two). ancient: the folder is named by the hash of the data's parameters,
-                # so a cache rebuilt with the same parameters holds the same data and retrains nothing.
-                folder = dataset_dir(spec["dataset"], spec["dataset_id"])
-                shared[key]["data"] = ancient(f"{folder}/meta.json")
-            if spec["role"] == "target":
-                shared[key]["prediction"] = PATHS.prediction(spec["target"])
-        inputs[path] = shared[key]
-    return inputs
-
-
-TRAIN_INPUTS = _train_inputs()
+# Every train job's data: the prepared datasets of the whole study, a static list (meta.json alone: prepare_data
+# writes it last, so it stands for the whole cache). Static, not a function of the run: snakemake expands an input
+# function for every job, a tenth of a 10,000-run dry run. So every dataset is prepared, and its budgets checked
+# (prepare_data), before any run trains. ancient: the folder is named by the hash of the data's parameters, so a
+# cache rebuilt with the same parameters holds the same data and retrains nothing.
+STUDY_DATA = [
+    ancient(f"{dataset_dir(name, dataset_id)}/meta.json")
+    for name, dataset_id in sorted(DATASETS)
+]
+# run path -> the dataset folder its train job reads ("" for a command sweep that brings its own data), and, for a
+# target run, its prediction file (an input of the target's train job: the DAG trains a target only after it was
+# predicted).
+DATA_DIRS = {
+    path: dataset_dir(spec["dataset"], spec["dataset_id"]) if spec["dataset"] else ""
+    for path, spec in RUNS.items()
+}
+PREDICTIONS = {
+    path: PATHS.prediction(spec["target"])
+    for path, spec in RUNS.items()
+    if spec["role"] == "target"
+}
 
 
 def dataset_params_json(wildcards):
@@ -216,17 +212,22 @@ def train_spec_json(wildcards):
 
 
 @per_job
-def train_arguments(wildcards, input, output):
+def train_arguments(wildcards, output):
     """How the job runs, as `scalinglab train` arguments: its data and prediction, its folder, the execution
-    settings (checkpoints, on_failure) and retries + 1. Derived from input and output: no rerun trigger, so changing
-    them retrains nothing (the run's identity is the `spec` param)."""
-    data = os.path.dirname(input.data) if "data" in input.keys() else ""
-    prediction = input.prediction if "prediction" in input.keys() else ""
+    settings (checkpoints, on_failure) and retries + 1. Derived from the output: no rerun trigger, so changing them
+    retrains nothing (the run's identity is the `spec` param)."""
     return (
-        f"--data-dir={shlex.quote(data)} --prediction={shlex.quote(prediction)}"
+        f"--data-dir={shlex.quote(DATA_DIRS[wildcards.run])}"
+        f" --prediction={shlex.quote(PREDICTIONS.get(wildcards.run, ''))}"
         f" --out-dir {shlex.quote(os.path.dirname(output[0]))} --execution-json {EXECUTION_ARG}"
         f" --max-attempts {MAX_ATTEMPTS}"
     )
+
+
+@per_job
+def target_prediction(wildcards):
+    """A target run's prediction file: the input that orders its train job after predict_target."""
+    return PREDICTIONS[wildcards.run]
 
 
 def sweep_fit_settings(wildcards):
@@ -281,7 +282,7 @@ if MAIN:
         print(f"scalinglab: warning: {message}", file=sys.stderr)
     # Damaged run records are set aside, hence retrained; damaged dataset caches are prepared again in place, so
     # the runs that read them stay valid (O(1) per file). Stale locks of a killed run are removed.
-    for message in recovery.set_aside_damaged(run_files()):
+    for message in recovery.set_aside_damaged(run_files(), under=PATHS.runs):
         print(f"scalinglab: {message}", file=sys.stderr)
     for (name, dataset_id), params in DATASETS.items():
         message = recovery.repair_dataset(name, params, dataset_dir(name, dataset_id))

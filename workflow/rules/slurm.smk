@@ -34,7 +34,12 @@ def site_requests():
         ("gpu_model", run_resources.gpu_model),
         ("slurm_partition", run_resources.partition),
     ):
-        values = {path: request(spec) for path, spec in RUNS.items()}
+        # a request depends on the sweep's settings only (device, trainer, resources): one call per sweep
+        per_sweep = {}
+        for spec in SPECS:
+            if spec["sweep"] not in per_sweep:
+                per_sweep[spec["sweep"]] = request(spec)
+        values = {path: per_sweep[spec["sweep"]] for path, spec in RUNS.items()}
         distinct = set(values.values())
         if distinct - {0, ""} and len(distinct) == 1:
             requests[name] = distinct.pop()
