@@ -535,3 +535,62 @@ def test_a_one_input_fit_of_an_isoflop_sweep_still_has_approach_2():
     record = result.approaches
     assert record["approach2"]["n_budgets"] == 4 and record["approach2"]["interval"]["a"][0] is not None
     assert "no closed-form" in record["approach3"]["skipped"] and record["verdict"]["agree"] is None
+
+
+# ---- targets: the two-step accuracy ----------------------------------------------------------------------------
+LINK = (0.1, 0.95, 6.0, 2.3)  # floor, ceiling, k, L0 of the true loss -> accuracy link
+
+
+def classification_ladder(rng, sizes, seeds=(0, 1, 2)):
+    """Metrics and curves of a classification sweep: loss = E + A N^-alpha (noisy), accuracy = the true link at
+    the loss (noisy); every run's checkpoints lie on the same link at higher losses."""
+    from scalinglab.fitting.accuracy import link
+
+    E, A, alpha = 1.5, 40.0, 0.35
+    rows, curves = [], []
+    for n in sizes:
+        for seed in seeds:
+            loss = (E + A * n**-alpha) * np.exp(rng.normal(0, 0.01))
+            run = f"n{n:g}-s{seed}"
+            rows.append({"run_id": run, "sweep": "cls", "n_params": n, "seed": seed, "status": "ok",
+                         "final_val_loss": loss, "val_accuracy": link(LINK, loss) + rng.normal(0, 0.005)})
+            for step, extra in ((10, 1.0), (30, 0.5), (100, 0.2)):
+                curves.append({"run_id": run, "step": step, "val_loss": loss + extra,
+                               "val_accuracy": link(LINK, loss + extra) + rng.normal(0, 0.005)})
+    return pd.DataFrame(rows), pd.DataFrame(curves), (E, A, alpha)
+
+
+def test_two_step_accuracy_chains_the_link_to_the_loss_prediction_and_is_scored(tmp_path):
+    from scalinglab.fitting.accuracy import link
+    from scalinglab.fitting.targets import predict_target, score
+
+    rng = np.random.default_rng(4)
+    ladder, curves, (E, A, alpha) = classification_ladder(rng, np.geomspace(1e3, 1e5, 6))
+    path = fit(ladder, "saturating_power", "n_params", "final_val_loss", bootstrap=200,
+               backtest_holdouts=[]).save(tmp_path / "fit.json")
+    target_n = 4e5
+    prediction = predict_target(path, ladder, target="big", sweep="cls", x={"n_params": target_n}, run_ids=["t0"],
+                                curves=curves)
+    accuracy = prediction["accuracy"]
+    true_loss = E + A * target_n**-alpha
+    truth = link(LINK, true_loss)
+    assert accuracy["y"] == "val_accuracy" and accuracy["link"]["n_points"] == 18 * 4
+    assert accuracy["link"]["n_runs"] == 18 and accuracy["link"]["extrapolated"]  # below the ladder's losses
+    assert accuracy["value"] == pytest.approx(truth, abs=0.02)
+    clo, chi = accuracy["confidence_interval"]
+    plo, phi = accuracy["prediction_interval"]
+    assert clo < accuracy["value"] < chi and plo < truth < phi
+    assert plo < clo and phi > chi - 1e-3  # a new run is less certain than the mean (up to Monte Carlo noise)
+    # without curves the link rests on the final runs only; without a measured accuracy there is no two-step
+    assert predict_target(path, ladder, target="big", sweep="cls", x={"n_params": target_n},
+                          run_ids=[])["accuracy"]["link"]["n_points"] == 18
+    assert predict_target(path, ladder.drop(columns="val_accuracy"), target="big", sweep="cls",
+                          x={"n_params": target_n}, run_ids=[])["accuracy"] is None
+
+    runs = pd.DataFrame([{"target": "big", "run_id": "t0", "seed": 0, "status": "ok", "final_val_loss": true_loss,
+                          "val_accuracy": truth}])
+    table, card = score([prediction], runs)
+    scored = card["targets"]["big"]["accuracy"]
+    assert scored["truth"] == truth and scored["in_prediction_interval"] is True
+    assert scored["relative_error"] == pytest.approx((accuracy["value"] - truth) / truth)
+    assert table.loc[0, "accuracy_truth"] == truth and bool(table.loc[0, "accuracy_in_prediction_interval"])

@@ -189,3 +189,30 @@ def test_approaches_2_and_3_in_one_table_with_a_verdict_and_their_figures(iso_re
     assert "agree within their intervals" in section and "54 runs, 4 compute budgets" in section
     for kind in ("isoflop", "tokens_per_param"):
         assert re.search(rf'id="fig-iso-{kind}-\d+"', iso_report), kind
+
+
+def test_the_scorecard_opens_the_report_with_the_two_step_accuracy_on_its_own_row(tmp_path):
+    from scalinglab.cli import main
+
+    study = make_study(tmp_path)
+    interval = {"confidence_interval": [0.84, 0.88], "prediction_interval": [0.82, 0.9]}
+    card = {"targets": {"big": {
+        "sweep": "width", "law": "saturating_power", "y": "final_val_loss", "prediction": 1.97, "truth": 2.0,
+        "confidence_interval": [1.9, 2.02], "prediction_interval": [1.88, 2.05], "relative_error": -0.015,
+        "in_prediction_interval": True, "in_confidence_interval": True, "n_runs": 1, "n_ladder_runs": 14,
+        "predicted_at": "2026-11-28T20:00:00Z", "grid_choice": {},
+        "accuracy": {"y": "val_accuracy", "prediction": 0.858, "truth": 0.95, "relative_error": -0.0968,
+                     "in_prediction_interval": False, "in_confidence_interval": False, **interval}}}}
+    path = tmp_path / "scorecard.json"
+    path.write_text(json.dumps(card))
+    out = tmp_path / "report.html"
+    argv = ["report", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]), "--fits",
+            *map(str, study["fits"]), "--config-json", json.dumps(study["config"]), "--scorecard", str(path),
+            "--out", str(out)]
+    assert main(argv) == 0
+    html = out.read_text()
+    section = html.split('<section id="targets">')[1].split("</section>")[0]
+    assert html.index('<section id="targets">') < html.index('<section id="headline">')
+    rows = re.findall(r"<tr><td>big</td>(.*?)</tr>", section, re.S)
+    assert len(rows) == 2 and "final_val_loss" in rows[0] and "-1.50%" in rows[0]
+    assert "two-step" in rows[1] and "val_accuracy" in rows[1] and "-9.68%" in rows[1] and ">no<" in rows[1]

@@ -100,6 +100,26 @@ def predict(fit_result, at, ci=None, intervals=True):
     return out
 
 
+def prediction_draws(fit_result, at, ci=None, seed: int = 0):
+    """(curve, new_run): draws of y at `at` in natural units, (B, n) each, or (None, None) without enough bootstrap
+    draws. `curve` are the law's bootstrap draws widened like `predict`'s confidence interval (the mean run);
+    `new_run` adds one draw of the observation noise to each (one new run), for chaining a prediction onwards
+    (the two-step accuracy)."""
+    ci = fit_result.ci if ci is None else float(ci)
+    values = map_inputs(at, fit_result.x, fit_result.law)
+    X = np.stack(np.broadcast_arrays(*[np.atleast_1d(np.asarray(values[c], dtype=float)) for c in fit_result.x]))
+    draws = _curve_draws(fit_result, X)
+    if draws is None:
+        return None, None
+    value = fit_result.law.predict(fit_result.theta[None, :], X)[0]
+    draws = widen(draws, np.log(value)[None, :], ci, fit_result.bootstrap.get("dof"))
+    noise = fit_result.observation_noise or {}
+    rng = np.random.default_rng([seed, 5])
+    jitter = noise["sigma"] * rng.standard_t(noise["dof"], draws.shape) if noise.get("sigma") and noise.get("dof") \
+        else 0.0
+    return np.exp(draws), np.exp(draws + jitter)
+
+
 def extrapolation(fit_result, X) -> dict:
     """{x column: decades outside the fitted range} per point: log10(x / largest fitted) above it, -log10(smallest
     fitted / x) below it (negative), 0 inside. Empty for a fit that did not record its range."""

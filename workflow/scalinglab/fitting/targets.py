@@ -57,10 +57,11 @@ def _plain(value, allowed: list):
 
 
 def predict_target(fit_path, ladder, *, target: str, sweep: str, x: dict, run_ids: list, grid: dict | None = None,
-                   ci: float | None = None) -> dict:
+                   ci: float | None = None, curves=None) -> dict:
     """The prediction file of one target from the ladder's fit (a fit JSON) and the ladder's runs (metrics rows of
     the sweep): the law's value at x with the confidence band of the fitted curve and the prediction interval of one
-    new run."""
+    new run; where the ladder measured accuracy beside the fitted loss, the accuracy in two steps (`accuracy`:
+    a sigmoid link fitted on the ladder's runs and their checkpoints in `curves`, chained to the loss draws)."""
     from .persist import load_fit
     from .predict import predict
 
@@ -79,12 +80,26 @@ def predict_target(fit_path, ladder, *, target: str, sweep: str, x: dict, run_id
         "confidence_interval": [_number(bound[0]) for bound in p["confidence_interval"]],
         "prediction_interval": [_number(bound[0]) for bound in p["prediction_interval"]],
         "ci": p["ci"],
-        "accuracy": None,
+        "accuracy": _two_step_accuracy(result, rows, curves, x, p),
         "grid_choice": grid_choice(rows, result.y, grid or {}),
         "fit_hash": hashlib.sha256(text).hexdigest()[:12],
         "n_ladder_runs": int((rows["status"] == "ok").sum()) if "status" in rows else len(rows),
         "predicted_at": utc_now(),
     }
+
+
+def _two_step_accuracy(result, ladder, curves, x: dict, loss_prediction: dict) -> dict | None:
+    """The accuracy at the target (`fitting.accuracy`), or None when the ladder measured none beside its loss."""
+    from .accuracy import ladder_pairs, predict_accuracy
+    from .predict import prediction_draws
+
+    pairs = ladder_pairs(ladder, curves, result.y)
+    if pairs is None:
+        return None
+    at = {column: float(value) for column, value in x.items()}
+    curve, new_run = prediction_draws(result, at, ci=loss_prediction["ci"])
+    return predict_accuracy(pairs, float(loss_prediction["value"][0]), None if curve is None else curve[:, 0],
+                            None if new_run is None else new_run[:, 0], float(loss_prediction["ci"]))
 
 
 def score(predictions: list[dict], truths) -> tuple:
@@ -93,22 +108,33 @@ def score(predictions: list[dict], truths) -> tuple:
     new run and inside the confidence band of the mean). `truths`: metrics rows of the target runs, with `target`."""
     import pandas as pd
 
+    from .accuracy import score_accuracy
+
     rows, card = [], {}
     for p in predictions:
         runs = truths[truths["target"] == p["target"]] if len(truths) else truths
         lo, hi = p["prediction_interval"]
         clo, chi = p["confidence_interval"]
-        values = []
+        values, accuracies = [], []
+        two_step = p.get("accuracy")
         for _, run in runs.iterrows():
             ok = run.get("status", "ok") == "ok" and pd.notna(run.get(p["y"]))
             truth = float(run[p["y"]]) if ok else None
             values += [truth] if truth is not None else []
+            accuracy = None
+            if two_step and ok and pd.notna(run.get(two_step["y"])):
+                accuracy = float(run[two_step["y"]])
+                accuracies.append(accuracy)
             rows.append({
                 "target": p["target"], "sweep": p["sweep"], "run_id": run.get("run_id"), "seed": run.get("seed"),
                 "status": run.get("status", "ok"), "y": p["y"], "truth": truth, "prediction": p["value"],
                 "relative_error": None if truth is None else (p["value"] - truth) / truth,
                 "in_prediction_interval": _inside(truth, lo, hi), "in_confidence_interval": _inside(truth, clo, chi),
                 "predicted_at": p["predicted_at"], "started_at": run.get("started_at"),
+                **({} if not two_step else {
+                    "accuracy_truth": accuracy, "accuracy_prediction": two_step["value"],
+                    **{f"accuracy_{k}": v for k, v in score_accuracy(two_step, accuracy).items()
+                       if k in ("relative_error", "in_prediction_interval", "in_confidence_interval")}}),
             })
         truth = sum(values) / len(values) if values else None
         card[p["target"]] = {
@@ -118,6 +144,8 @@ def score(predictions: list[dict], truths) -> tuple:
             "relative_error": None if truth is None else (p["value"] - truth) / truth,
             "in_prediction_interval": _inside(truth, lo, hi), "in_confidence_interval": _inside(truth, clo, chi),
             "n_ladder_runs": p["n_ladder_runs"], "fit_hash": p["fit_hash"], "predicted_at": p["predicted_at"],
+            "accuracy": None if not two_step else score_accuracy(
+                two_step, sum(accuracies) / len(accuracies) if accuracies else None),
         }
     table = pd.DataFrame(rows)
     return table, {"targets": card}

@@ -70,17 +70,21 @@ def _scorecard_rows(scorecard: dict | None) -> list[dict]:
 
     rows = []
     for name, entry in ((scorecard or {}).get("targets") or {}).items():
-        error = entry.get("relative_error")
-        rows.append({"target": name, "sweep": entry.get("sweep"), "law": entry.get("law"), "y": entry.get("y"),
-                     "prediction": number(entry.get("prediction")),
-                     "prediction_interval": interval(entry.get("prediction_interval")),
-                     "confidence_interval": interval(entry.get("confidence_interval")),
-                     "truth": number(entry.get("truth")), "n_runs": entry.get("n_runs"),
-                     "relative_error": "" if error is None else f"{100 * error:+.2f}%",
-                     "in_prediction_interval": entry.get("in_prediction_interval"),
-                     "in_confidence_interval": entry.get("in_confidence_interval"),
-                     "n_ladder_runs": entry.get("n_ladder_runs"), "predicted_at": entry.get("predicted_at"),
-                     "grid_choice": entry.get("grid_choice") or {}})
+        parts = [(entry, entry.get("y"), entry.get("law"))]
+        if entry.get("accuracy"):  # the two-step accuracy: its own row, under the loss it was chained to
+            parts.append((entry["accuracy"], entry["accuracy"]["y"], "two-step: sigmoid link from the loss"))
+        for part, y, law in parts:
+            error = part.get("relative_error")
+            rows.append({"target": name, "sweep": entry.get("sweep"), "law": law, "y": y,
+                         "prediction": number(part.get("prediction")),
+                         "prediction_interval": interval(part.get("prediction_interval")),
+                         "confidence_interval": interval(part.get("confidence_interval")),
+                         "truth": number(part.get("truth")), "n_runs": entry.get("n_runs"),
+                         "relative_error": "" if error is None else f"{100 * error:+.2f}%",
+                         "in_prediction_interval": part.get("in_prediction_interval"),
+                         "in_confidence_interval": part.get("in_confidence_interval"),
+                         "n_ladder_runs": entry.get("n_ladder_runs"), "predicted_at": entry.get("predicted_at"),
+                         "grid_choice": entry.get("grid_choice") or {}})
     return rows
 
 
