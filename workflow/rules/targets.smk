@@ -7,6 +7,8 @@ if TARGETS:
     rule predict_target:
         input:
             metrics=PATHS.metrics,
+            # the checkpoints join the final runs in the two-step accuracy's loss-to-accuracy link
+            curves=PATHS.curves,
             fit=target_fit,
         output:
             PATHS.prediction("{target}"),
@@ -23,7 +25,7 @@ if TARGETS:
             grid=lambda wildcards: canonical_json(TARGETS[wildcards.target]["grid"]),
         shell:
             "scalinglab predict-target --target {wildcards.target:q} --sweep {params.sweep:q}"
-            " --fit {input.fit:q} --metrics {input.metrics:q} --x-json {params.x:q}"
+            " --fit {input.fit:q} --metrics {input.metrics:q} --curves {input.curves:q} --x-json {params.x:q}"
             " --run-ids-json {params.run_ids:q} --grid-json {params.grid:q} --out {output:q} > {log:q} 2>&1"
 
     # A target run trains like a ladder run, after its prediction was written (its input).
