@@ -115,8 +115,10 @@ def load_data(spec: dict, data_dir) -> tuple[dict, dict]:
 
 def setup(spec: dict, data_dir, out_dir) -> Setup:
     """A run before its first step: device, data, model (checked against the task), batches, plan, optimizer."""
+    from .. import models
+
     train = train_settings(spec)
-    device, threads = configure_device(spec.get("device", "auto"))
+    device, threads = configure_device(spec.get("device", "auto"), strict=spec["model"] in models.BUILTIN)
     arrays, meta = load_data(spec, data_dir)
     constant_loss = divergence.constant_prediction_loss(meta, arrays)
     model, family, resolved, n_params, n_params_nonembedding = build_model(spec, meta, device)

@@ -84,7 +84,7 @@ class Batches:
         torch = self.torch
         tokens = self.train_tokens
         g = self._seeded(self.seed, 1, step)
-        starts = torch.randint(0, len(tokens) - self.context - 1, (self.batch,), generator=g).to(self.device)  # (B,)
+        starts = self.to_device(torch.randint(0, len(tokens) - self.context - 1, (self.batch,), generator=g))  # (B,)
         window = tokens[starts[:, None] + self.train_offsets].long()  # (B, T + 1)
         return window[:, :-1], window[:, 1:]
 
@@ -98,15 +98,25 @@ class Batches:
             chunks.append(self._perm(epoch)[offset : offset + take])
             position += take
             have += take
-        index = (torch.cat(chunks) if len(chunks) > 1 else chunks[0]).to(self.device)
+        index = torch.cat(chunks) if len(chunks) > 1 else chunks[0]  # on the device, as the permutations are
         return self.x[index], self.y[index]
 
     def _perm(self, epoch: int):
         if epoch not in self._perms:
             if len(self._perms) > 2:
                 self._perms.pop(min(self._perms))
-            self._perms[epoch] = self.torch.randperm(len(self.y), generator=self._seeded(self.seed, 2, epoch))
+            perm = self.torch.randperm(len(self.y), generator=self._seeded(self.seed, 2, epoch))
+            self._perms[epoch] = self.to_device(perm)
         return self._perms[epoch]
+
+    def to_device(self, tensor):
+        """A CPU tensor on the run's device without a host sync: a plain `.to("cuda")` of pageable memory waits for
+        every queued kernel before it copies (torch synchronises the stream after a blocking copy), which would stop
+        a GPU from running ahead of Python once per step. Pinned memory copies asynchronously, in stream order; the
+        host allocator keeps the pinned block until the copy has run. On the CPU it is the tensor itself."""
+        if self.device.type != "cuda":
+            return tensor
+        return tensor.pin_memory().to(self.device, non_blocking=True)
 
     def eval_data(self, split: str, whole: bool = False) -> list:
         """List of (x, y) chunks of the evaluation set of `split`: for a language model the fixed subset of

@@ -32,9 +32,14 @@ def keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 1 << 30)
 
 
-def configure_device(requested: str):
-    """(device, threads): one thread on CPU (deterministic, and two 1-thread jobs beat one 2-thread job);
-    deterministic algorithms on CUDA."""
+def configure_device(requested: str, strict: bool = True):
+    """(device, threads). CPU: one thread (deterministic, and two 1-thread jobs beat one 2-thread job).
+
+    CUDA: fp32 stays fp32 (no TF32 in matmuls or convolutions, no autocast: a run computes what it would on a CPU,
+    to rounding) and deterministic algorithms. `strict` (the built-in families) makes an operation without a
+    deterministic CUDA kernel an error, and it is what makes attention's backward deterministic: with warn_only,
+    SDPA's memory-efficient backward (fp32 attention takes it) may split keys and add in any order. A user's family
+    runs with warn_only (strict=False): a nondeterministic operation of theirs warns instead of failing the run."""
     import torch
 
     device = pick_device(requested)
@@ -42,7 +47,10 @@ def configure_device(requested: str):
         torch.set_num_threads(1)
         keep_freed_memory()
         return device, 1
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts: before the first matmul
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = False
     # CPU kernels with one thread are deterministic already; this call imports torch._inductor (1.5 s)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.use_deterministic_algorithms(True, warn_only=not strict)
     return device, torch.get_num_threads()
