@@ -311,3 +311,69 @@ def test_derive_reaches_columns_whose_names_have_spaces(tmp_path):
     assert d["diagnostics"]["polish"]["success"]
     _clean_error(cli("fit", REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv", "--x", "D", "--y", "loss",
                      "--derive", "D=`Model Sise`/2"), "unknown column 'Model Sise'", "in backticks")
+
+
+# ---- scalinglab plan ---------------------------------------------------------------------------------------------
+def test_plan_ranks_what_narrows_a_target_per_flop_on_a_synthetic_ladder():
+    """Equal cost, uncertain exponent: a run near the target narrows its prediction more than one at the smallest
+    size (both extrapolate the same law; only the near one pins the far end)."""
+    from scalinglab.fitting import fit
+    from scalinglab.fitting.plan import plan, yaml_snippet
+
+    rng = np.random.default_rng(1)
+    n = np.repeat(np.geomspace(1e3, 1e5, 5), 3)
+    ladder = pd.DataFrame({"n_params": n, "y": (1.5 + 40 * n**-0.35) * np.exp(rng.normal(0, 0.01, n.size))})
+    result = fit(ladder, "saturating_power", "n_params", "y", bootstrap=300, backtest_holdouts=[])
+    same_cost = [{"label": f"N={x:g}", "X": [[x]], "flops": 1e12, "yaml": {"sizes": [{"n": x}]}} for x in (1e3, 3e6)]
+    planned = plan(result, {"n_params": 1e7}, same_cost, flops=1e12)
+    assert [r["label"] for r in planned["ranking"]] == ["N=3e+06", "N=1000"]
+    near, small = planned["ranking"]
+    assert near["sd_after"] < 0.8 * planned["sd_before"] and small["narrowing"] < 0.5 * near["narrowing"]
+    assert [c["label"] for c in planned["chosen"]] == ["N=3e+06"]  # the budget buys one of them
+    # greedy within the budget, each pick valued after the ones before it: the target's sd only falls
+    costs = [{"label": f"N={x:g}", "X": [[x]], "flops": 6 * x * 1e6, "yaml": {"sizes": [{"n": x}]}}
+             for x in (1e3, 1e4, 1e5, 1e6, 3e6)]
+    planned = plan(result, {"n_params": 1e7}, costs, flops=1e13)
+    assert planned["spent"] <= 1e13 and "N=3e+06" not in [c["label"] for c in planned["chosen"]]  # 1.8e13 > 1e13
+    sds = [planned["sd_before"]] + [c["sd_after"] for c in planned["chosen"]]
+    assert all(b < a for a, b in zip(sds, sds[1:]))
+    snippet = yaml_snippet("width", planned)
+    assert "- name: width" in snippet and "{n: 1e+06}" in snippet and "sizes:" in snippet
+
+
+def test_plan_cli_reads_the_study_and_its_fit_and_prints_a_yaml_snippet(tmp_path):
+    import yaml
+    from test_compute_optimal import corpus, iso_study
+
+    from scalinglab.config import StudyPaths, expand, validate_config
+    from scalinglab.config.targets import target_point
+    from scalinglab.fitting import fit
+
+    corpus(tmp_path / "words.txt")
+    study = iso_study()
+    study["sweeps"][0].update(sizes=[{"d_model": d} for d in (8, 12, 16, 24, 32)], grid={"lr": [0.01, 0.03]},
+                              tokens_per_param=[0.001, 1000])
+    study["fit"].update(bootstrap=200)
+    (tmp_path / "iso.yaml").write_text(yaml.safe_dump(study))
+    os.chdir(tmp_path)
+    try:
+        specs = [s for s in expand(validate_config(iso_study(**{k: study[k] for k in ("sweeps", "fit")})))
+                 if s["role"] == "ladder"]
+        n = np.array([target_point(s, ["n_params"])["n_params"] for s in specs])
+        rng = np.random.default_rng(0)
+        metrics = pd.DataFrame({"n_params": n, "y": (1.2 + 30 * n**-0.3) * np.exp(rng.normal(0, 0.01, n.size))})
+        fit(metrics, "saturating_power", "n_params", "y", bootstrap=200,
+            backtest_holdouts=[]).save(StudyPaths("iso").fit("iso", "saturating_power"))
+    finally:
+        os.chdir(REPO)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    out = subprocess.run([sys.executable, "-m", "scalinglab.cli", "plan", "iso.yaml", "--target", "big", "--flops",
+                          "1e10"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "one more seed (1) of every cell" in out.stdout and "size {d_model: 40} at every budget" in out.stdout
+    assert "compute budget" not in out.stdout  # x is n_params only: a new budget adds no new point to the law
+    snippet = yaml.safe_load(out.stdout.split("\n\n", 1)[1])
+    assert snippet["sweeps"][0]["name"] == "iso" and set(snippet["sweeps"][0]) - {"name"} <= {"seeds", "sizes"}
+    bad = subprocess.run([sys.executable, "-m", "scalinglab.cli", "plan", "iso.yaml", "--target", "bigg", "--flops",
+                          "1e10"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "no target 'bigg' (did you mean 'big'?)" in bad.stderr

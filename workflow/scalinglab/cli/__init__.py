@@ -25,6 +25,7 @@ COMMANDS = {
     "predict": "predict",
     "predict-target": "predict_target",
     "score": "score",
+    "plan": "plan",
     "report": "report",
     "paper-figures": "paper_figures",
     "migrate": "migrate",
