@@ -100,6 +100,7 @@ class AdamW:
         self.step_count = 0
         self.state = []
         self.flat = []  # per group: (params, grads, exp_avg, exp_avg_sq) as flat buffers, or None
+        self.grad_views = []  # per flat group: its gradient buffer's views, shaped like its parameters
         self.grads_gathered = False
         self.denom = {}  # the update's denominator buffer of each flat group, reused every step
         for group in self.param_groups:
@@ -108,11 +109,18 @@ class AdamW:
             if buffer is None:
                 moments = [[p.detach().new_zeros(p.shape) for p in params] for _ in range(2)]
                 self.flat.append(None)
+                self.grad_views.append(None)
             else:
                 exp_avg, exp_avg_sq = buffer.new_zeros(buffer.shape), buffer.new_zeros(buffer.shape)
                 moments = [views(exp_avg, params), views(exp_avg_sq, params)]
-                self.flat.append((buffer, buffer.new_zeros(buffer.shape), exp_avg, exp_avg_sq))
+                grads = buffer.new_zeros(buffer.shape)
+                self.flat.append((buffer, grads, exp_avg, exp_avg_sq))
+                self.grad_views.append(views(grads, params))
             self.state.append({"exp_avg": moments[0], "exp_avg_sq": moments[1]})
+        # the gathered gradients in the clipping order (None when a group is not flat): the clipping norm reads
+        # them there, so that a step touches each parameter's .grad once
+        view_of = {id(p): v for g, vs in zip(self.param_groups, self.grad_views) if vs for p, v in zip(g["params"], vs)}
+        self.clip_views = [view_of[id(p)] for p in self.clip_order] if all(self.flat) else None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.grads_gathered = False
@@ -126,10 +134,11 @@ class AdamW:
         import torch
 
         if not self.grads_gathered:
-            for group, flat in zip(self.param_groups, self.flat):
-                if flat is None or any(p.grad is None for p in group["params"]):
+            for group, grad_views in zip(self.param_groups, self.grad_views):
+                grads = [p.grad for p in group["params"]]
+                if grad_views is None or any(g is None for g in grads):
                     return False
-                torch.cat([p.grad.reshape(-1) for p in group["params"]], out=flat[1])
+                torch._foreach_copy_(grad_views, grads)  # one call for the group, not a reshape per tensor
             self.grads_gathered = True
         return True
 
@@ -138,16 +147,18 @@ class AdamW:
         scaled by min(1, max_norm / (norm + 1e-6)). Returns the total norm."""
         import torch
 
+        if self._gather_grads():  # the same values, read from the flat buffers
+            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self.clip_views, 2.0)), 2.0)
+            coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+            for flat in self.flat:
+                flat[1].mul_(coef)
+            return total
         grads = [p.grad for p in self.clip_order if p.grad is not None]
         if not grads:
             return torch.tensor(0.0)
         total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
         coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-        if self._gather_grads():
-            for flat in self.flat:
-                flat[1].mul_(coef)
-        else:
-            torch._foreach_mul_(grads, coef)
+        torch._foreach_mul_(grads, coef)
         return total
 
     def step(self) -> None:
