@@ -18,7 +18,6 @@ Keep this module free of heavy imports (numpy only).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -150,7 +149,10 @@ class Law:
 
 # ---- helpers shared by the catalogue ---------------------------------------------------------------------------
 def product_grid(*axes) -> np.ndarray:
-    return np.array(list(itertools.product(*axes)), dtype=float)
+    """Every combination of the axes' values, one row each, in itertools.product's order (vectorised: the
+    Chinchilla grid is built when the package is imported, by every snakemake parse)."""
+    mesh = np.meshgrid(*[np.asarray(axis, dtype=float) for axis in axes], indexing="ij")
+    return np.stack(mesh, axis=-1).reshape(-1, len(axes))
 
 
 def lse(*terms):
