@@ -139,9 +139,9 @@ def one_of(names):
 
 def run_pattern(role):
     """The shapes of the study's run paths of one role: per sweep, SIZE/BUDGET[/GRID]/seedN (ladder) or
-    targets/NAME/seedN (target); disjoint, so that one rule makes each run. Compact on purpose: snakemake embeds the
-    pattern in every train job's output, log and benchmark path and scans it each time it makes a job (a pattern
-    that listed every size label took a third of a 10,000-run dry run).
+    targets/NAME/seedN (target), disjoint (train makes the ladder runs, train_target the target runs). Compact on
+    purpose: snakemake embeds the pattern in every train job's output, log and benchmark path and scans it each time
+    it makes a job (a pattern that listed every size label took a third of a 10,000-run dry run).
     """
     shapes = {}
     for spec in SPECS:
@@ -157,7 +157,12 @@ def run_pattern(role):
         if role == "target":
             patterns.append(f"{re.escape(key)}/targets/(?:{one_of(names)})/seed[0-9]+")
         else:
-            segments = [f"(?:{one_of(names)})", "(?!targets/)[^/]+", *["[^/]+"] * (key - 2), "seed[0-9]+"]
+            segments = [
+                f"(?:{one_of(names)})",
+                "(?!targets/)[^/]+",
+                *["[^/]+"] * (key - 2),
+                "seed[0-9]+",
+            ]
             patterns.append("/".join(segments))
     return "|".join(patterns) or "(?!)"
 

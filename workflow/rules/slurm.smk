@@ -56,22 +56,9 @@ TRAIN_SITE_REQUESTS = site_requests()
 def _longest_first():
     """run path -> its estimated seconds (0 where unknown): the train jobs' priorities, so that the longest runs
     start first and no long run is left to run alone at the end while the other cores idle (longest processing time
-    first). One estimate per (sweep, size, budget, grid): seeds train the same."""
-    estimates, priorities = {}, {}
-    for path, spec in RUNS.items():
-        cell = (
-            spec["sweep"],
-            spec["size_label"],
-            spec["budget"],
-            canonical_json(spec["grid"]),
-        )
-        if cell not in estimates:
-            try:
-                estimates[cell] = int(run_resources.estimated_seconds(spec) or 0)
-            except (ValueError, KeyError):
-                estimates[cell] = 0
-        priorities[path] = estimates[cell]
-    return priorities
+    first)."""
+    estimates = run_resources.estimated_seconds_of_runs(SPECS)
+    return {path: int(seconds or 0) for path, seconds in estimates.items()}
 
 
 TRAIN_PRIORITY = _longest_first()

@@ -45,11 +45,12 @@ def damage(path: str | Path) -> str | None:
 
 def set_aside_damaged(paths, under: str | Path | None = None) -> list[str]:
     """Rename every damaged file among `paths` to NAME.damaged; one message per file. `under`: a folder holding them
-    all, walked once so that only the files that exist are opened (a fresh study of 10,000 runs opens none)."""
+    all, named as they are (both relative to the working directory, or both absolute), walked once so that only the
+    files that exist are opened (a fresh study of 10,000 runs opens none)."""
     messages = []
     if under is not None:
         existing = set(_files_under(under))
-        paths = [path for path in paths if os.path.abspath(path) in existing]
+        paths = [path for path in paths if os.path.normpath(path) in existing]
     for path in paths:
         why = damage(path)
         if why is not None:
@@ -60,10 +61,10 @@ def set_aside_damaged(paths, under: str | Path | None = None) -> list[str]:
 
 
 def _files_under(folder: str | Path):
-    """Every file path below `folder`, absolute (nothing when it does not exist)."""
-    for root, _, files in os.walk(os.path.abspath(folder)):
+    """Every file path below `folder`, os.path.normpath'd (nothing when it does not exist)."""
+    for root, _, files in os.walk(folder):
         for name in files:
-            yield os.path.join(root, name)
+            yield os.path.normpath(os.path.join(root, name))
 
 
 def repair_dataset(name: str, params: dict, folder: str | Path) -> str | None:

@@ -73,14 +73,15 @@ def site(environ=None) -> dict:
     }
 
 
-_SHAPES: dict = {}  # (dataset, dataset_id) -> the model-sizing keys of its meta.json, known before it is prepared
+_SHAPES: dict = {}  # (dataset, dataset_id) -> (the model-sizing keys of its meta.json, their canonical JSON)
 
 
-def _shape_meta(spec: dict) -> dict | None:
+def _shape_meta(spec: dict) -> tuple[dict | None, str]:
     key = (spec["dataset"], spec["dataset_id"])
     if key not in _SHAPES:  # the dataset_id names its parameters: read them once per dataset
         params = spec.get("dataset_params") or {}
-        _SHAPES[key] = get_spec(spec["dataset"], params).shape_meta(params)
+        meta = get_spec(spec["dataset"], params).shape_meta(params)
+        _SHAPES[key] = (meta, canonical_json(meta))
     return _SHAPES[key]
 
 
@@ -98,10 +99,10 @@ def sizing(spec: dict) -> tuple[dict | None, tuple[int, int] | None]:
     once prepared; counts None for a user family without a `count_params` hook."""
     if spec.get("model") is None or spec.get("dataset") is None:
         return None, None
-    meta = _shape_meta(spec)
+    meta, meta_json = _shape_meta(spec)
     if meta is None:
         return None, None
-    resolved, counts = _sizing(spec["model"], canonical_json(spec["architecture"] or {}), canonical_json(meta))
+    resolved, counts = _sizing(spec["model"], canonical_json(spec["architecture"] or {}), meta_json)
     return dict(resolved), counts
 
 
@@ -165,6 +166,22 @@ def estimated_seconds(spec: dict, environ=None) -> float | None:
     evals = int(train["eval_points"]) * int(train["eval_batches"])
     rate = GPU_FLOPS_PER_S if gpus(spec, environ) else CPU_FLOPS_PER_S
     return STARTUP_S + (flops * 1.1) / rate + (steps + evals) * SECONDS_PER_STEP
+
+
+def estimated_seconds_of_runs(specs: list[dict]) -> dict[str, float | None]:
+    """run path -> `estimated_seconds` (None where unknown before the run, or for a size that does not resolve),
+    estimated once per (sweep, size, budget, grid): seeds train the same model on as much data, and a run path is
+    that cell's path followed by /seedN."""
+    cells, seconds = {}, {}
+    for spec in specs:
+        cell = spec["run_path"].rsplit("/", 1)[0]
+        if cell not in cells:
+            try:
+                cells[cell] = estimated_seconds(spec)
+            except (ValueError, KeyError):
+                cells[cell] = None  # a size that does not resolve: refused by the study's checks
+        seconds[spec["run_path"]] = cells[cell]
+    return seconds
 
 
 def runtime_minutes(spec: dict, attempt: int = 1, environ=None) -> int:

@@ -491,19 +491,10 @@ def runtime_warnings(specs: list[dict]) -> list[str]:
     from .. import resources
 
     worst: dict[str, tuple[float, dict]] = {}
-    estimated = set()  # seeds train the same model on as much data: one estimate per cell
+    estimates = resources.estimated_seconds_of_runs(specs)
     for spec in specs:
-        cell = (spec["sweep"], spec["size_label"], spec["budget"], canonical_json(spec.get("grid") or {}))
-        if cell in estimated:
-            continue
-        estimated.add(cell)
-        try:
-            seconds = resources.estimated_seconds(spec)
-        except (ValueError, KeyError):
-            continue  # sizes that do not resolve were refused already
-        if seconds is None:
-            continue  # a size known only when the run starts
-        if seconds > worst.get(spec["sweep"], (0.0, None))[0]:
+        seconds = estimates[spec["run_path"]]
+        if seconds is not None and seconds > worst.get(spec["sweep"], (0.0, None))[0]:
             worst[spec["sweep"]] = (seconds, spec)
     warnings = []
     for sweep, (seconds, spec) in worst.items():
