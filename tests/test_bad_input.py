@@ -180,6 +180,8 @@ USER_CASES = [
      "'test_loss_at_best_val'?)"),
     ("typo in fit.x", own(lambda c: c["fit"].update(x="n_param")),
      "fit.x: 'n_param' is not a column of sweep 'iris_width''s runs (did you mean 'n_params'?)"),
+    ("a metric the sweep's data does not give", mutated(lambda c: c["fit"].update(x="tokens_seen")),
+     "fit.x: sweep 'iris_width''s runs do not write 'tokens_seen' on its data 'iris' (did you mean 'samples_seen'?)"),
 ]
 
 

@@ -51,10 +51,14 @@ def test_fit_columns_known_before_the_runs_are_the_columns_they_write(tiny_study
     workdir, _ = tiny_study
     config = load_config(REPO / "config" / "test.yaml")
     metrics = pd.read_parquet(workdir / "results" / "tiny" / "metrics.parquet")
-    params = {spec["sweep"]: spec["dataset_params"] for spec in expand(config)}
+    from scalinglab.datasets import get_spec
+
+    specs = {spec["sweep"]: spec for spec in expand(config)}
     for sweep in config["sweeps"]:
+        spec = specs[sweep["name"]]
         rows = metrics[metrics["sweep"] == sweep["name"]].dropna(axis=1, how="all")
-        known = spec_columns(sweep, params[sweep["name"]]) | metric_columns(sweep)
+        task = get_spec(spec["dataset"], spec["dataset_params"]).task
+        known = spec_columns(sweep, spec["dataset_params"]) | metric_columns(sweep, spec["budget_unit"], task)
         written = {column for column in rows.columns if not column.startswith("env_")}
         assert written <= known, sorted(written - known)
 

@@ -28,8 +28,9 @@ WARN_RUN_SECONDS = 30 * 86400.0
 def check_study(config: dict) -> None:
     from .targets import check_targets
 
-    for check in (check_unique_names, check_fit_blocks, check_laws, check_datasets, check_sweeps, check_points,
-                  check_fit_columns, check_targets):
+    # the columns before the points: the distinct points are counted along fit.x
+    for check in (check_unique_names, check_fit_blocks, check_laws, check_datasets, check_sweeps, check_fit_columns,
+                  check_points, check_targets):
         check(config)
 
 
@@ -405,11 +406,13 @@ def unknown_fit_columns(config: dict):
     from .study import fit_settings
 
     for i, sweep in enumerate(config.get("sweeps") or []):
-        params = None
+        params = unit = task = None
         if "dataset" in sweep:
             block = (config.get("datasets") or {}).get(sweep["dataset"]) or {}
-            params = dataset_of(config, sweep["dataset"], ["sweeps", i, "dataset"]).params_with_defaults(block)
-        known = spec_columns(sweep, params) | metric_columns(sweep)
+            dataset = dataset_of(config, sweep["dataset"], ["sweeps", i, "dataset"])
+            params = dataset.params_with_defaults(block)
+            unit, task = dataset.unit, getattr(dataset, "task", None)  # a user file's task may be inferred: None
+        known = spec_columns(sweep, params) | metric_columns(sweep, unit, task)
         settings = fit_settings(config, sweep["name"])
         for key in ("x", "y"):
             where = ["sweeps", i, "fit", key] if key in (sweep.get("fit") or {}) else ["fit", key]
@@ -421,13 +424,21 @@ def unknown_fit_columns(config: dict):
 def check_fit_columns(config: dict) -> None:
     """`fit.x` and `fit.y` name columns the runs of the built-in trainer write (docs/metrics.md); a typo would fail
     only after every run trained."""
+    from .columns import BUILTIN_METRICS
+
     for where, sweep, column, known in unknown_fit_columns(config):
-        if sweep["trainer"] != "command":
-            raise ConfigError(f"{key_path(where)}: {column!r} is not a column of sweep {sweep['name']!r}'s runs"
-                              f"{did_you_mean(column, known)}; metrics.parquet columns are the metrics of "
-                              "docs/metrics.md (final_val_loss, test_loss_at_best_val, n_params, "
-                              "n_params_nonembedding, tokens_seen, flops_6nd, ...) and the run spec's (budget, seed, "
-                              "arch_*, train_*, data_*)", where)
+        if sweep["trainer"] == "command":
+            continue
+        if column in BUILTIN_METRICS:  # a metric, but not of runs on this sweep's data
+            raise ConfigError(f"{key_path(where)}: sweep {sweep['name']!r}'s runs do not write {column!r} on its data "
+                              f"{sweep.get('dataset')!r}{did_you_mean(column, known)}: docs/metrics.md writes "
+                              "tokens_seen or samples_seen by the data's budget unit, no accuracies for a regression, "
+                              "no train_eval_loss or train_accuracy for a language model", where)
+        raise ConfigError(f"{key_path(where)}: {column!r} is not a column of sweep {sweep['name']!r}'s runs"
+                          f"{did_you_mean(column, known)}; metrics.parquet columns are the metrics of "
+                          "docs/metrics.md (final_val_loss, test_loss_at_best_val, n_params, "
+                          "n_params_nonembedding, tokens_seen, flops_6nd, ...) and the run spec's (budget, seed, "
+                          "arch_*, train_*, data_*)", where)
 
 
 def fit_column_warnings(config: dict) -> list[str]:

@@ -43,9 +43,19 @@ def spec_columns(sweep: dict, dataset_params: dict | None) -> set[str]:
     return columns
 
 
-def metric_columns(sweep: dict) -> set[str]:
+# Metrics a built-in run leaves out, or writes only as null, on data of a kind (docs/metrics.md): the units it does
+# not count in, accuracies of a regression, the training-set evaluation of a language model.
+ABSENT_BY_UNIT = {"tokens": {"samples_seen"}, "samples": {"tokens_seen"}}
+NULL_BY_TASK = {
+    "regression": {"val_accuracy", "test_accuracy", "test_accuracy_at_best_val", "best_val_accuracy", "train_accuracy"},
+    "lm": {"train_eval_loss", "train_accuracy"},
+}
+
+
+def metric_columns(sweep: dict, unit: str | None = None, task: str | None = None) -> set[str]:
     """The metrics every run of a sweep records: docs/metrics.md's for the built-in trainer (with `resolved_*` of
-    the architecture it builds), the output contract's for a command (its script may add more)."""
+    the architecture it builds, less what its data's budget `unit` and `task` leave out or null, where known), the
+    output contract's for a command (its script may add more)."""
     from ..models import sizes as family_sizes
 
     if sweep.get("trainer", "builtin") == "command":
@@ -54,4 +64,5 @@ def metric_columns(sweep: dict) -> set[str]:
                 "mlp": family_sizes.MLP_KEYS | {"n_features", "n_outputs"}}.get(sweep.get("model"))
     if resolved is None:  # a user family builds what its architecture says
         resolved = set(sweep.get("architecture") or {}).union(*(set(size) for size in sweep.get("sizes") or []))
-    return set(BUILTIN_METRICS) | {f"resolved_{key}" for key in resolved if key != "target_params"}
+    absent = ABSENT_BY_UNIT.get(unit, set()) | NULL_BY_TASK.get(task, set())
+    return (set(BUILTIN_METRICS) - absent) | {f"resolved_{key}" for key in resolved if key != "target_params"}
