@@ -58,3 +58,9 @@ def test_small_sample_widening():
     wlo, whi = interval(draws, 0.95, point=2.0, dof=11)
     assert (2.0 - wlo) / (2.0 - lo) == pytest.approx(t_expansion(0.95, 11))
     assert (whi - 2.0) / (hi - 2.0) == pytest.approx(t_expansion(0.95, 11))
+    # a positive quantity is widened on the log scale, so that its interval never reaches zero
+    positive = np.exp(np.random.default_rng(2).normal(0.0, 1.5, 4000))
+    lo, hi = interval(positive, 0.95)
+    wlo, whi = interval(positive, 0.95, point=1.0, dof=7)
+    assert 0 < wlo < lo and whi > hi
+    assert np.log(wlo) / np.log(lo) == pytest.approx(t_expansion(0.95, 7))

@@ -204,7 +204,8 @@ def widen(draws, point, ci, dof):
 def interval(samples, ci, point=None, jack=None, dof=None):
     """Percentile interval of bootstrap draws; BCa (Efron 1987) when the point estimate and the jackknife
     (leave-one-unit-out) values are given: bias correction z0 from the share of draws below the point estimate,
-    acceleration from the jackknife skewness. [None, None] with fewer than MIN_DRAWS finite draws."""
+    acceleration from the jackknife skewness. [None, None] with fewer than MIN_DRAWS finite draws. `dof`: widen by
+    t_expansion about the point estimate (on the log scale when the point and every draw are positive)."""
     samples = np.asarray(samples, dtype=float)
     samples = samples[np.isfinite(samples)]
     if samples.size < MIN_DRAWS:
@@ -215,7 +216,12 @@ def interval(samples, ci, point=None, jack=None, dof=None):
     lo, hi = np.percentile(samples, 100 * q)
     if dof and point is not None and np.isfinite(point):
         c = t_expansion(ci, dof)
-        lo, hi = point - c * (point - lo), point + c * (hi - point)
+        if point > 0 and samples.min() > 0:
+            # a positive quantity (A, B, N_opt, ...) is widened on the log scale: linearly, a wide interval of B
+            # would reach below zero, outside what the law can take
+            lo, hi = point * (lo / point) ** c, point * (hi / point) ** c
+        else:
+            lo, hi = point - c * (point - lo), point + c * (hi - point)
     return [float(lo), float(hi)]
 
 
