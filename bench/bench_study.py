@@ -54,7 +54,9 @@ def job_seconds(folder: Path) -> dict[str, float]:
     return times
 
 
-def run_study(config: str, cores: int) -> dict:
+def run_study(config: str, cores: int, inspect=None) -> dict:
+    """Run the study in a fresh copy; `inspect(root, study)`, when given, reads its results before the copy is
+    removed (its answer is under 'inspected')."""
     import yaml
 
     study = yaml.safe_load((REPO / config).read_text())["study"]
@@ -72,7 +74,7 @@ def run_study(config: str, cores: int) -> dict:
         fits = job_seconds(benchmarks / "fit") if (benchmarks / "fit").is_dir() else {}
         report = job_seconds(benchmarks)  # report.tsv sits at the top
         return {"study": study, "wall_s": wall, "cores": cores, "train": train, "fits": fits,
-                "report_s": report.get("report", 0.0)}
+                "report_s": report.get("report", 0.0), "inspected": inspect(root, study) if inspect else None}
 
 
 def lines(mode: str) -> list:

@@ -4,6 +4,7 @@
     python bench/run_all.py --quick         # shorter references and fewer repeats (a few minutes)
     python bench/run_all.py --sizes         # also each scaling line at 3+ sizes, with its growth exponent k
     python bench/run_all.py --study         # also the default study end to end (its overhead over training)
+    python bench/run_all.py --compute-optimal   # also config/compute_optimal.yaml end to end (<= 20 minutes)
     python bench/run_all.py --only fit,scale
 
 Every line is a ratio against a reference measured in the same run, or a wall time the user experiences from the
@@ -32,8 +33,9 @@ SECTIONS = {
     "bench_scale": "bookkeeping at 1,000 to 100,000 runs: snakemake -n against its floor, aggregation, report",
     "bench_train": "training: FLOP/s against the matmul peak, per-job start-up",
     "bench_study": "the default study end to end: wall time against the training jobs' own time",
+    "bench_compute_optimal": "config/compute_optimal.yaml end to end: wall time, and what it found",
 }
-OPTIONAL = {"bench_study": "study"}  # runs only with its flag
+OPTIONAL = {"bench_study": "study", "bench_compute_optimal": "compute_optimal"}  # each runs only with its flag
 
 
 def collect(mode: str, only: set[str] | None, flags: dict) -> tuple[list[tuple[str, list[Line]]], list[str]]:
@@ -107,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="shorter references and fewer repeats")
     parser.add_argument("--sizes", action="store_true", help="each scaling line at 3+ sizes with its growth exponent")
     parser.add_argument("--study", action="store_true", help="also run the default study end to end")
-    parser.add_argument("--only", help="comma-separated sections: fit, scale, train, study")
+    parser.add_argument("--compute-optimal", action="store_true",
+                        help="also run config/compute_optimal.yaml end to end (~12 minutes on 2 cores)")
+    parser.add_argument("--only", help="comma-separated sections: fit, scale, train, study, compute_optimal")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="the markdown table (default bench/results.md)")
     args = parser.parse_args(argv)
     mode = "sizes" if args.sizes else "quick" if args.quick else "full"
     info = machine()
     only = set(args.only.split(",")) if args.only else None
-    sections, errors = collect(mode, only, {"study": args.study})
+    sections, errors = collect(mode, only, {"study": args.study, "compute_optimal": args.compute_optimal})
     text = markdown(sections, errors, info, mode, argv)
     Path(args.out).write_text(text)
     Path(args.out).with_suffix(".json").write_text(json.dumps(
