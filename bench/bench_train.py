@@ -1,13 +1,14 @@
 """Training efficiency, per-step overhead and per-job start-up, against this machine's own references.
 
-    python bench/bench_train.py [--config config/config.yaml] [--rounds 6] [--chunk 40] [--repeats 5] [--json OUT]
+    python bench/bench_train.py [--config config/config.yaml] [--rounds 12] [--chunk 10] [--repeats 5] [--json OUT]
     python bench/run_all.py --only train      # the same lines in bench/results.md
 
 1. Efficiency: the study's largest GPT trains through the real loop (`scalinglab.trainers.builtin.train_loop`), after
    10 untimed warm-up steps, in `rounds` stretches of `chunk` optimizer steps; before each stretch, and once after
    the last, the one-core fp32 matmul peak is measured (best of 3, n = 512, 1024, 2048). Achieved FLOP/s = measured
    FLOPs per step (torch.utils.flop_counter, attention included) x steps / time in the stretch. The share of the
-   peak is the best stretch against the best peak sample; interleaving the two keeps a shared machine's load from
+   peak is the best stretch against the best peak sample (a stretch of 10 steps lasts about as long as a peak
+   sample, so both bests come from windows alike); interleaving the two keeps a shared machine's load from
    landing on one side only (the median stretch against the median peak is printed too). Both are timed in the
    process's CPU time (time.process_time), so that other processes' time slices count on neither side. Goal: >= 65%.
 2. Small models: the smallest GPT's time per step, and the share of it spent outside forward and backward (batch,
@@ -126,10 +127,9 @@ def step_overhead(run, rounds: int = 9, repeats: int = 30) -> tuple[float, float
 
     x, y = run.batches.train_batch(0)
 
-    def forward_backward(_):
+    def forward_backward(_):  # as the step computes them
         _, loss = builtin.compute_loss(run.model, run.batches.task, x, y)
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        run.optimizer.backward(loss)
 
     def step(i):
         builtin.train_step(run, 100 + i)
@@ -214,8 +214,8 @@ def lines(mode: str) -> list:
     from common import line
 
     quick = mode == "quick"
-    r = measure(str(REPO / "config" / "config.yaml"), REPO / "results" / "data", rounds=3 if quick else 6,
-                chunk=30 if quick else 40, repeats=2 if quick else 5)
+    r = measure(str(REPO / "config" / "config.yaml"), REPO / "results" / "data", rounds=6 if quick else 12,
+                chunk=10, repeats=2 if quick else 5)
     peak = (f"one-core fp32 matmul peak {r['peak_gflops']:.0f} GFLOP/s, sampled between the stretches (median "
             f"stretch / median peak: {100 * r['median_fraction']:.0f}%)")
     return [
@@ -238,8 +238,9 @@ def lines(mode: str) -> list:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=str(REPO / "config" / "config.yaml"))
-    parser.add_argument("--rounds", type=int, default=6, help="timed stretches of the largest GPT")
-    parser.add_argument("--chunk", type=int, default=40, help="optimizer steps per stretch")
+    parser.add_argument("--rounds", type=int, default=12, help="timed stretches of the largest GPT")
+    parser.add_argument("--chunk", type=int, default=10, help="optimizer steps per stretch (about as long as a "
+                        "peak sample, so that the best of each side is taken over windows alike)")
     parser.add_argument("--repeats", type=int, default=5, help="job start-ups to time")
     parser.add_argument("--data-root", default=str(REPO / "results" / "data"),
                         help="prepared datasets (reused when their parameters match, else generated here)")
