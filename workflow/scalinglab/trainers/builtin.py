@@ -203,7 +203,8 @@ def train_step(run: Setup, s: int):
             group["betas"] = (beta1, group["betas"][1])
     x, y = run.batches.train_batch(s)
     _, loss = compute_loss(run.model, run.batches.task, x, y)
-    run.optimizer.backward(loss)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
     grad_clip = float(run.train["grad_clip"])
     if grad_clip > 0:
         run.optimizer.clip_grad_norm(grad_clip)

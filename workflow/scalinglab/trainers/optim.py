@@ -40,8 +40,7 @@ def param_groups(model, weight_decay: float) -> list[dict]:
 
 
 def make_optimizer(model, lr: float, betas: tuple[float, float], weight_decay: float):
-    """The optimizer of `model`: backward(loss) (zero_grad and loss.backward in one), clip_grad_norm(max_norm),
-    step(), param_groups, state_dict().
+    """The optimizer of `model`: zero_grad(), clip_grad_norm(max_norm), step(), param_groups, state_dict().
     Clipping takes the norm over the parameters in the model's order, as clip_grad_norm_(model.parameters())."""
     groups = [g for g in param_groups(model, weight_decay) if g["params"]]
     in_order = [p for p in model.parameters() if p.requires_grad]
@@ -54,10 +53,6 @@ def torch_adamw(groups: list[dict], lr: float, betas: tuple[float, float], in_or
     import torch
 
     class TorchAdamW(torch.optim.AdamW):
-        def backward(self, loss) -> None:
-            self.zero_grad(set_to_none=True)
-            loss.backward()
-
         def clip_grad_norm(self, max_norm: float):
             return torch.nn.utils.clip_grad_norm_(in_order, max_norm)
 
@@ -126,23 +121,6 @@ class AdamW:
         # them there, so that a step touches each parameter's .grad once
         view_of = {id(p): v for g, vs in zip(self.param_groups, self.grad_views) if vs for p, v in zip(g["params"], vs)}
         self.clip_views = [view_of[id(p)] for p in self.clip_order] if all(self.flat) else None
-
-    def backward(self, loss) -> None:
-        """The gradients of `loss`, as zero_grad() then loss.backward() would leave them, straight into the flat
-        buffers: torch.autograd.grad returns every parameter's gradient at once (the same sums as backward's), so a
-        step neither clears nor reads thirty .grad attributes nor runs an accumulation node per parameter. Where
-        the buffers cannot take them (a group that is not flat, a parameter the loss does not reach), the gradients
-        go to .grad as backward would put them."""
-        import torch
-
-        grads = torch.autograd.grad(loss, self.clip_order, allow_unused=True)
-        if self.clip_views is not None and all(g is not None for g in grads):  # .grad stays as it was (None)
-            torch._foreach_copy_(self.clip_views, grads)
-            self.grads_gathered = True
-            return
-        self.zero_grad()
-        for p, g in zip(self.clip_order, grads):
-            p.grad = g
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.grads_gathered = False
