@@ -127,9 +127,10 @@ def step_overhead(run, rounds: int = 9, repeats: int = 30) -> tuple[float, float
 
     x, y = run.batches.train_batch(0)
 
-    def forward_backward(_):  # as the step computes them
+    def forward_backward(_):
         _, loss = builtin.compute_loss(run.model, run.batches.task, x, y)
-        run.optimizer.backward(loss)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
 
     def step(i):
         builtin.train_step(run, 100 + i)
