@@ -137,37 +137,30 @@ def one_of(names):
     return "|".join(map(re.escape, names)) if names else "(?!)"
 
 
-def run_pattern(role):
-    """The shapes of the study's run paths of one role: per sweep, SIZE/BUDGET[/GRID]/seedN (ladder) or
-    targets/NAME/seedN (target), disjoint (train makes the ladder runs, train_target the target runs). Compact on
+def run_pattern():
+    """The shapes of the study's run paths: per sweep, SIZE/BUDGET[/GRID]/seedN and targets/NAME/seedN. Compact on
     purpose: snakemake embeds the pattern in every train job's output, log and benchmark path and scans it each time
     it makes a job (a pattern that listed every size label took a third of a 10,000-run dry run).
     """
     shapes = {}
     for spec in SPECS:
-        if spec["role"] != role:
-            continue
         name, *rest = spec["run_path"].split("/")
-        if role == "target":
-            shapes.setdefault(name, set()).add(spec["target"])
+        if spec["role"] == "target":
+            shapes.setdefault(("target", name), set()).add(spec["target"])
         else:
-            shapes.setdefault(len(rest), set()).add(name)
+            shapes.setdefault(("ladder", len(rest)), set()).add(name)
     patterns = []
-    for key, names in shapes.items():
-        if role == "target":
+    for (kind, key), names in shapes.items():
+        if kind == "target":
             patterns.append(f"{re.escape(key)}/targets/(?:{one_of(names)})/seed[0-9]+")
         else:
-            segments = [
-                f"(?:{one_of(names)})",
-                "(?!targets/)[^/]+",
-                *["[^/]+"] * (key - 2),
-                "seed[0-9]+",
-            ]
+            segments = [f"(?:{one_of(names)})", *["[^/]+"] * (key - 1), "seed[0-9]+"]
             patterns.append("/".join(segments))
     return "|".join(patterns) or "(?!)"
 
 
 wildcard_constraints:
+    run=run_pattern(),
     target=one_of(TARGETS),
     sweep=one_of(SWEEPS),
     law=one_of(LAWS),
@@ -175,18 +168,8 @@ wildcard_constraints:
     dataset_id="[0-9a-f]{12}",
 
 
-# Every train job's data: the prepared datasets of the whole study, a static list (meta.json alone: prepare_data
-# writes it last, so it stands for the whole cache). Static, not a function of the run: snakemake expands an input
-# function for every job, a tenth of a 10,000-run dry run. So every dataset is prepared, and its budgets checked
-# (prepare_data), before any run trains. ancient: the folder is named by the hash of the data's parameters, so a
-# cache rebuilt with the same parameters holds the same data and retrains nothing.
-STUDY_DATA = [
-    ancient(f"{dataset_dir(name, dataset_id)}/meta.json")
-    for name, dataset_id in sorted(DATASETS)
-]
 # run path -> the dataset folder its train job reads ("" for a command sweep that brings its own data), and, for a
-# target run, its prediction file (an input of the target's train job: the DAG trains a target only after it was
-# predicted).
+# target run, its prediction file.
 DATA_DIRS = {
     path: dataset_dir(spec["dataset"], spec["dataset_id"]) if spec["dataset"] else ""
     for path, spec in RUNS.items()
@@ -230,9 +213,30 @@ def train_arguments(wildcards, output):
 
 
 @per_job
-def target_prediction(wildcards):
-    """A target run's prediction file: the input that orders its train job after predict_target."""
-    return PREDICTIONS[wildcards.run]
+def train_inputs(wildcards):
+    """A run's prepared dataset (none for a command sweep that brings its own data) and, for a target run, its
+    prediction: the DAG trains a target only after it was predicted."""
+    return TRAIN_INPUTS[wildcards.run]
+
+
+def _train_inputs():
+    """run path -> its train job's inputs; one list per (dataset, target), shared by its runs. meta.json alone:
+    prepare_data writes it last, so it stands for the whole cache (one file per job is cheaper for snakemake than
+    two). ancient: the folder is named by the hash of the data's parameters, so a cache rebuilt with the same
+    parameters holds the same data and retrains nothing. Per run, not the study's every dataset: a run starts as
+    soon as its own data is ready (the default study's MNIST-1D takes 17 s to prepare).
+    """
+    shared, inputs = {}, {}
+    for path, spec in RUNS.items():
+        key = (DATA_DIRS[path], PREDICTIONS.get(path))
+        if key not in shared:
+            shared[key] = [ancient(f"{key[0]}/meta.json")] if key[0] else []
+            shared[key] += [key[1]] if key[1] else []
+        inputs[path] = shared[key]
+    return inputs
+
+
+TRAIN_INPUTS = _train_inputs()
 
 
 def sweep_fit_settings(wildcards):

@@ -28,14 +28,6 @@ if TARGETS:
             " --fit {input.fit:q} --metrics {input.metrics:q} --curves {input.curves:q} --x-json {params.x:q}"
             " --run-ids-json {params.run_ids:q} --grid-json {params.grid:q} --out {output:q} > {log:q} 2>&1"
 
-    # A target run trains like a ladder run, after its prediction was written (its input).
-    use rule train as train_target with:
-        input:
-            STUDY_DATA,
-            prediction=target_prediction,
-        wildcard_constraints:
-            run=run_pattern("target"),
-
     # External data: the blocks and targets that say which rows are the truth (a rerun trigger).
     SCORE_CONFIG_JSON = canonical_json(
         {

@@ -1,15 +1,12 @@
-# A ladder run (the target runs: train_target, targets.smk).
 rule train:
     input:
-        STUDY_DATA,
+        train_inputs,
     output:
         PATHS.run_file("{run}"),
     log:
         f"{PATHS.logs}/train/{{run}}.log",
     benchmark:
         f"{PATHS.benchmarks}/train/{{run}}.tsv"
-    wildcard_constraints:
-        run=run_pattern("ladder"),
     # The longest runs first (estimated by scalinglab.resources), so the last one does not run alone.
     priority: train_priority
     retries: job_retries(config["retries"])
