@@ -7,6 +7,8 @@ rule aggregate:
         curves=PATHS.curves,
     log:
         f"{PATHS.logs}/aggregate.log",
+    benchmark:
+        f"{PATHS.benchmarks}/aggregate.tsv"
     conda:
         SCALINGLAB_ENV
     params:

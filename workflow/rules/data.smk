@@ -6,6 +6,8 @@ rule prepare_data:
         meta=f"{dataset_dir('{dataset}', '{dataset_id}')}/meta.json",
     log:
         "logs/data/{dataset}/{dataset_id}.log",
+    benchmark:
+        "benchmarks/data/{dataset}/{dataset_id}.tsv"
     conda:
         SCALINGLAB_ENV
     threads: 1

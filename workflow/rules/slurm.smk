@@ -54,11 +54,14 @@ TRAIN_SITE_REQUESTS = site_requests()
 
 
 def _longest_first():
-    """run path -> its estimated seconds (0 where unknown): the train jobs' priorities, so that the longest runs
-    start first and no long run is left to run alone at the end while the other cores idle (longest processing time
-    first)."""
+    """run path -> its train job's priority: the rank of its estimated seconds (the longest run highest, runs of
+    unknown length lowest), so that the longest runs start first and no long run is left to run alone at the end
+    while the other cores idle (longest processing time first). A rank, not the seconds: small runs' estimates
+    differ by fractions of a second, which whole seconds would tie."""
     estimates = run_resources.estimated_seconds_of_runs(SPECS)
-    return {path: int(seconds or 0) for path, seconds in estimates.items()}
+    distinct = sorted({seconds for seconds in estimates.values() if seconds is not None})
+    rank = {seconds: place + 1 for place, seconds in enumerate(distinct)}
+    return {path: rank.get(seconds, 0) for path, seconds in estimates.items()}
 
 
 TRAIN_PRIORITY = _longest_first()
