@@ -1,4 +1,5 @@
-"""Bookkeeping at 1,000 to 100,000 runs: the Snakemake DAG against its floor, aggregation, fit and report memory.
+"""Bookkeeping at 1,000 to 100,000 runs: the Snakemake DAG against its floor, aggregation, report and paper figures,
+and the peak memory of each step.
 
     python bench/bench_scale.py                 # 1,000 and 10,000 runs
     python bench/bench_scale.py --sizes         # also 100,000 runs, with growth exponents
@@ -33,7 +34,8 @@ from common import growth_exponent, line, run_timed, scalinglab_command  # noqa:
 
 DAG_GOAL = 1.2  # snakemake -n at 10,000 runs, against the floor
 AGGREGATE_GOAL_S = 3.0  # 10,000 run records
-MEMORY_GOAL_GIB = 2.0  # aggregate, fit and report at 10,000 runs
+MEMORY_GOAL_GIB = 2.0  # aggregate, fit, report and paper figures at 10,000 runs
+FIGURES_GOAL_S = 60.0  # the report and the paper figures of 10,000 runs
 COMMAND = "python bench/bench_scale.py"
 
 FLOOR = '''
@@ -160,6 +162,9 @@ def downstream(config_path: Path, tmp: Path) -> dict:
     out["report"] = run_timed([*scalinglab, "report", "--metrics", paths.metrics, "--curves", paths.curves,
                                "--fits", fit, "--config-json", canonical_json(report_config(config)),
                                "--out", str(workdir / "report.html")])
+    out["paper-figures"] = run_timed([*scalinglab, "paper-figures", "--metrics", paths.metrics, "--curves",
+                                      paths.curves, "--fits", fit, "--config-json",
+                                      canonical_json(report_config(config)), "--out-dir", str(workdir / "figures")])
     return out
 
 
@@ -190,7 +195,10 @@ def lines(mode: str) -> list:
     ten = results[10_000]
     rows.append(line(f"aggregate {ten['runs']:,} run records (`scalinglab aggregate`, from the shell)",
                      ten["aggregate_s"], "s", "<=", AGGREGATE_GOAL_S, command=COMMAND))
-    for step in ("aggregate", "fit", "report"):
+    for step in ("report", "paper-figures"):
+        rows.append(line(f"`scalinglab {step}` of {ten['runs']:,} runs (from the shell)", ten[f"{step}_s"], "s",
+                         "<=", FIGURES_GOAL_S, command=COMMAND))
+    for step in ("aggregate", "fit", "report", "paper-figures"):
         rows.append(line(f"peak memory of `scalinglab {step}` at {ten['runs']:,} runs", ten[f"{step}_gib"], "GiB",
                          "<=", MEMORY_GOAL_GIB, command=COMMAND))
     if mode == "sizes":
