@@ -401,8 +401,8 @@ def test_hand_written_adamw_matches_torch():
                 opt.clip_grad_norm(0.5)
             else:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
-            for g in opt.param_groups:
-                g["lr"], g["betas"] = 1e-2 * (i + 1) / 10, (0.85 + 0.01 * i, 0.95)
+            for j, g in enumerate(opt.param_groups):  # on odd steps the groups' learning rates differ
+                g["lr"], g["betas"] = 1e-2 * (i + 1) / 10 * (0.5 if j and i % 2 else 1), (0.85 + 0.01 * i, 0.95)
             opt.step()
     assert all(torch.equal(p, q) for p, q in zip(mine.parameters(), ref.parameters()))
 

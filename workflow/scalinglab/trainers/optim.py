@@ -103,24 +103,42 @@ class AdamW:
         self.grad_views = []  # per flat group: its gradient buffer's views, shaped like its parameters
         self.grads_gathered = False
         self.denom = {}  # the update's denominator buffer of each flat group, reused every step
-        for group in self.param_groups:
+        # every group in one buffer when they can share one (each group a slice of it): groups that differ only in
+        # weight decay then update with one operation per step, not one per group
+        self.whole = self._flatten_whole()
+        for group, flat in zip(self.param_groups, self.flat if self.whole else [None] * len(self.param_groups)):
             params = group["params"]
-            buffer = flatten(params)
-            if buffer is None:
+            if flat is None:
+                buffer = flatten(params)
+                if buffer is not None:
+                    flat = (buffer, *(buffer.new_zeros(buffer.shape) for _ in range(3)))
+                self.flat.append(flat)
+            if flat is None:
                 moments = [[p.detach().new_zeros(p.shape) for p in params] for _ in range(2)]
-                self.flat.append(None)
                 self.grad_views.append(None)
             else:
-                exp_avg, exp_avg_sq = buffer.new_zeros(buffer.shape), buffer.new_zeros(buffer.shape)
-                moments = [views(exp_avg, params), views(exp_avg_sq, params)]
-                grads = buffer.new_zeros(buffer.shape)
-                self.flat.append((buffer, grads, exp_avg, exp_avg_sq))
-                self.grad_views.append(views(grads, params))
+                moments = [views(flat[2], params), views(flat[3], params)]
+                self.grad_views.append(views(flat[1], params))
             self.state.append({"exp_avg": moments[0], "exp_avg_sq": moments[1]})
         # the gathered gradients in the clipping order (None when a group is not flat): the clipping norm reads
         # them there, so that a step touches each parameter's .grad once
         view_of = {id(p): v for g, vs in zip(self.param_groups, self.grad_views) if vs for p, v in zip(g["params"], vs)}
         self.clip_views = [view_of[id(p)] for p in self.clip_order] if all(self.flat) else None
+
+    def _flatten_whole(self) -> tuple | None:
+        """(params, grads, exp_avg, exp_avg_sq) buffers holding every group, each group's slices appended to
+        self.flat; None when the parameters cannot share one buffer."""
+        everything = [p for group in self.param_groups for p in group["params"]]
+        buffer = flatten(everything) if everything else None
+        if buffer is None:
+            return None
+        whole = (buffer, *(buffer.new_zeros(buffer.shape) for _ in range(3)))
+        offset = 0
+        for group in self.param_groups:
+            size = sum(p.numel() for p in group["params"])
+            self.flat.append(tuple(b[offset : offset + size] for b in whole))
+            offset += size
+        return whole
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.grads_gathered = False
@@ -150,8 +168,8 @@ class AdamW:
         if self._gather_grads():  # the same values, read from the flat buffers
             total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(self.clip_views, 2.0)), 2.0)
             coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
-            for flat in self.flat:
-                flat[1].mul_(coef)
+            for grads in [self.whole[1]] if self.whole else [flat[1] for flat in self.flat]:
+                grads.mul_(coef)
             return total
         grads = [p.grad for p in self.clip_order if p.grad is not None]
         if not grads:
@@ -167,6 +185,12 @@ class AdamW:
         self.step_count += 1
         flat_grads = self._gather_grads()
         with torch.no_grad():
+            if flat_grads and self.whole and len({(g["lr"], *g["betas"], g["eps"]) for g in self.param_groups}) == 1:
+                for group, flat in zip(self.param_groups, self.flat):  # each group's own weight decay, then
+                    self._decay(group, flat[0])
+                self._adam(self.param_groups[0], *self.whole)  # one update of every group at once
+                self.grads_gathered = False
+                return
             for group, state, flat in zip(self.param_groups, self.state, self.flat):
                 if flat_grads:
                     self._update(group, *flat)
@@ -186,11 +210,18 @@ class AdamW:
 
     def _update(self, group: dict, params, grads, exp_avg, exp_avg_sq) -> None:
         """One update of a group's flat buffers."""
+        self._decay(group, params)
+        self._adam(group, params, grads, exp_avg, exp_avg_sq)
+
+    def _decay(self, group: dict, params) -> None:
+        if group["weight_decay"]:
+            params.mul_(1 - group["lr"] * group["weight_decay"])
+
+    def _adam(self, group: dict, params, grads, exp_avg, exp_avg_sq) -> None:
+        """Adam's moments and step on flat buffers (the decay is applied before, by _decay)."""
         import torch
 
         lr, beta1, beta2, eps, wd, step_size, bias_correction2_sqrt = self._hyper(group)
-        if wd:
-            params.mul_(1 - lr * wd)
         exp_avg.lerp_(grads, 1 - beta1)
         exp_avg_sq.mul_(beta2)
         exp_avg_sq.addcmul_(grads, grads, value=1 - beta2)
