@@ -11,8 +11,9 @@
    sample, so both bests come from windows alike); interleaving the two keeps a shared machine's load from
    landing on one side only (the median stretch against the median peak is printed too). Both are timed in the
    process's CPU time (time.process_time), so that other processes' time slices count on neither side. Goal: >= 65%.
-2. Small models: the smallest GPT's time per step, and the share of it spent outside forward and backward (batch,
-   clipping, AdamW, learning rate, loss bookkeeping: the per-step Python overhead), best of repeated timings.
+2. Small models: the smallest GPT's and the smallest model's (an MLP of the default study) time per step, and the
+   share of it spent outside forward and backward (batch, clipping, AdamW, learning rate, loss bookkeeping: the
+   per-step Python overhead), best of repeated timings.
 3. The whole-split final evaluation (validation and test) of the largest GPT against its full run's training time.
 4. Start-up: `scalinglab train --spec-json ...` of a tiny run (the smallest GPT, 2 steps, on splits of 1%) from the
    shell, as the pipeline starts a job, against `python -c pass` and `python -c "import torch"` timed in the same
@@ -65,17 +66,19 @@ def matmul_peak_gflops(sizes=(512, 1024, 2048), repeats=3) -> dict:
     return out
 
 
-def gpt_runs(config_path: str, data_root: Path) -> tuple[dict, dict, Path]:
-    """(smallest, largest) GPT run specs of the study (by parameters, CPU) and their prepared dataset folder."""
+def study_runs(config_path: str, data_root: Path, model: str = "gpt") -> tuple[dict, dict, Path]:
+    """(smallest, largest) run specs of the study's `model` family (by parameters, CPU) and their prepared dataset
+    folder (the first such sweep's dataset, in the workflow's cache folder)."""
     from scalinglab import datasets, models
     from scalinglab.config import expand, load_config
 
-    specs = [s for s in expand(load_config(config_path)) if s["model"] == "gpt"]
+    specs = [s for s in expand(load_config(config_path)) if s["model"] == model]
     if not specs:
-        raise SystemExit(f"{config_path} trains no gpt sweep")
+        raise SystemExit(f"{config_path} trains no {model} sweep")
+    specs = [s for s in specs if s["dataset_id"] == specs[0]["dataset_id"]]
     directory = data_root / specs[0]["dataset"] / specs[0]["dataset_id"]  # the workflow's shared cache folder
     meta = datasets.prepare(specs[0]["dataset"], specs[0]["dataset_params"], directory)
-    size = lambda s: models.count_params("gpt", models.resolve("gpt", s["architecture"], meta))[0]  # noqa: E731
+    size = lambda s: models.count_params(model, models.resolve(model, s["architecture"], meta))[0]  # noqa: E731
     smallest, largest = (copy.deepcopy(f(specs, key=size)) for f in (min, max))
     for spec in (smallest, largest):
         spec["device"] = "cpu"
@@ -122,13 +125,15 @@ def interleaved_efficiency(run, progress, flops: int, rounds: int, chunk: int) -
 
 def step_overhead(run, rounds: int = 9, repeats: int = 30) -> tuple[float, float]:
     """(seconds per step, share of it outside forward and backward): the best of `rounds` timings of `repeats` whole
-    steps and of as many forward-backward passes, the two taken in turns so that load falls on both alike."""
+    steps and of as many forward-backward passes on the same steps' batches (drawn beforehand), the two taken in
+    turns so that load falls on both alike. A loop of forward-backward passes alone keeps less code hot than whole
+    steps do, so the share is an upper bound of the work outside them."""
     from scalinglab.trainers import builtin
 
-    x, y = run.batches.train_batch(0)
+    batches = [run.batches.train_batch(100 + i) for i in range(repeats)]
 
-    def forward_backward(_):
-        _, loss = builtin.compute_loss(run.model, run.batches.task, x, y)
+    def forward_backward(i):
+        _, loss = builtin.compute_loss(run.model, run.batches.task, *batches[i])
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
 
@@ -192,7 +197,8 @@ def measure(config: str, data_root: Path, rounds: int, chunk: int, repeats: int)
     import torch
 
     torch.set_num_threads(1)
-    smallest, largest, data_dir = gpt_runs(config, data_root)
+    smallest, largest, data_dir = study_runs(config, data_root)
+    mlp, _, mlp_data_dir = study_runs(config, data_root, "mlp")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         run, progress, flops, planned = start_run(largest, data_dir, tmp / "large")
@@ -200,12 +206,15 @@ def measure(config: str, data_root: Path, rounds: int, chunk: int, repeats: int)
         eval_s = whole_split_evaluation_s(run)
         small_run, _, small_flops, _ = start_run(smallest, data_dir, tmp / "small")
         small_step_s, small_overhead = step_overhead(small_run)
+        mlp_run = start_run(mlp, mlp_data_dir, tmp / "mlp")[0]
+        mlp_step_s, mlp_overhead = step_overhead(mlp_run, repeats=300)
         start_up = job_start_up(smallest, tmp, repeats)
     return {
         "largest": largest["run_path"], "smallest": smallest["run_path"], **efficiency,
         "flops_per_step": flops, "large_step_ms": efficiency["step_s"] * 1e3,
         "eval_s": eval_s, "eval_fraction": eval_s / (planned * efficiency["step_s"]), "planned_steps": planned,
-        "small_step_ms": small_step_s * 1e3, "small_overhead": small_overhead,
+        "small_step_ms": small_step_s * 1e3, "small_overhead": small_overhead, "mlp": mlp["run_path"],
+        "mlp_step_ms": mlp_step_s * 1e3, "mlp_overhead": mlp_overhead,
         "small_fraction_of_peak": small_flops / small_step_s / 1e9 / efficiency["peak_gflops"], **start_up,
     }
 
@@ -224,6 +233,8 @@ def lines(mode: str) -> list:
              100 * r["fraction_of_peak"], "%", ">=", 100 * EFFICIENCY_GOAL, reference=peak, command=COMMAND),
         line(f"smallest default GPT ({r['smallest']}): time per step outside forward and backward", 100 *
              r["small_overhead"], "%", reference=f"{r['small_step_ms']:.2f} ms per step", command=COMMAND),
+        line(f"smallest default model ({r['mlp']}): time per step outside forward and backward", 100 *
+             r["mlp_overhead"], "%", reference=f"{r['mlp_step_ms']:.3f} ms per step", command=COMMAND),
         line("whole-split final evaluation (val + test) of the largest GPT, against its run's training time",
              100 * r["eval_fraction"], "%", reference=f"{r['eval_s']:.1f} s against {r['planned_steps']} steps x "
              f"{r['large_step_ms']:.1f} ms", command=COMMAND),
@@ -256,6 +267,8 @@ def main() -> int:
           f"{r['large_step_ms']:.1f} ms per step")
     print(f"smallest GPT {r['smallest']}: {r['small_step_ms']:.2f} ms per step, {r['small_overhead']:.0%} of it "
           f"outside forward and backward; {r['small_fraction_of_peak']:.0%} of the peak")
+    print(f"smallest model {r['mlp']}: {r['mlp_step_ms']:.3f} ms per step, {r['mlp_overhead']:.0%} of it outside "
+          "forward and backward")
     print(f"whole-split final evaluation of the largest GPT: {r['eval_s']:.1f} s = {r['eval_fraction']:.1%} of its "
           f"{r['planned_steps']}-step run's training time")
     print(f"`scalinglab train`, tiny run, from the shell: {r['job_s']:.2f} s (median of {args.repeats}: "
