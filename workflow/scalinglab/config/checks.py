@@ -8,6 +8,7 @@ years at the estimated throughput).
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -193,6 +194,8 @@ def _check_budget_kind(sweep: dict, where: list) -> None:
         raise ConfigError(f"{key_path(where)}: sweep {sweep['name']!r} {what} `budgets` and `compute_budgets`; give "
                           "one: data budgets (tokens or samples per run), or compute budgets (FLOPs per run, IsoFLOP)",
                           [*where, has[-1]] if has else where)
+    for k, compute_budget in enumerate(sweep.get("compute_budgets") or []):
+        check_finite_flops(compute_budget, [*where, "compute_budgets", k])
     if "tokens_per_param" in sweep:
         low, high = sweep["tokens_per_param"]
         if "compute_budgets" not in sweep:
@@ -204,6 +207,13 @@ def _check_budget_kind(sweep: dict, where: list) -> None:
     if "compute_budgets" in sweep and "steps" in sweep["train"]:
         raise ConfigError(f"{key_path([*where, 'train', 'steps'])}: a compute budget decides each run's steps; leave "
                           "train.steps out", [*where, "train", "steps"])
+
+
+def check_finite_flops(value, where: list) -> None:
+    """A compute budget is a finite number of FLOPs (the schema's minimum lets .nan and .inf through)."""
+    if not math.isfinite(value):
+        raise ConfigError(f"{key_path(where)}: {value} is not a compute budget; allowed: a finite number of FLOPs > 0, "
+                          "e.g. 2.0e+10", where)
 
 
 def _check_grid(sweep: dict, where: list) -> None:

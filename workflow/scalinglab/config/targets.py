@@ -54,6 +54,10 @@ def _check_trained_target(config: dict, target: dict, where: list) -> None:
         what = "has both" if has else "has neither"
         raise ConfigError(f"{key_path(where)}: target {target['name']!r} {what} `budget` and `compute_budget`; give "
                           "one, so that its run is known before it trains", [*where, has[-1]] if has else where)
+    if "compute_budget" in target:
+        from .checks import check_finite_flops
+
+        check_finite_flops(target["compute_budget"], [*where, "compute_budget"])
     from .. import models
 
     sweep = next(s for s in config["sweeps"] if s["name"] == target["sweep"])
