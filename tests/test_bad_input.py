@@ -321,3 +321,79 @@ def test_a_command_sweeps_own_metric_is_allowed_with_a_warning(user_files, capsy
     assert cli_main(["sweep", str(write(config, user_files))]) == 0
     assert ("warning: sweeps[0].fit.y: 'my_loss' is not a metric of the command trainer's contract; sweep 'script''s "
             "script must write it to metrics.json") in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- commands that read a study's results
+@pytest.fixture
+def ladder_fit(tmp_path):
+    """A ladder's metrics.parquet (sweep iris_width) and its saturating_power fit on n_params."""
+    import numpy as np
+    import pandas as pd
+
+    from scalinglab.fitting import fit
+
+    n = np.repeat(np.geomspace(1e2, 1e4, 4), 2)
+    metrics = pd.DataFrame({"sweep": "iris_width", "status": "ok", "n_params": n,
+                            "final_val_loss": 0.2 + 5 * n**-0.4})
+    metrics.to_parquet(tmp_path / "metrics.parquet")
+    (tmp_path / "runs.csv").write_text(metrics.to_csv(index=False))
+    fit(metrics, "saturating_power", "n_params", "final_val_loss", bootstrap=0,
+        backtest_holdouts=[]).save(tmp_path / "fit.json")
+    return tmp_path
+
+
+PREDICT_TARGET_CASES = [
+    ({"--x-json": "not json"}, "--x-json 'not json': not JSON (Expecting value); give a JSON object, e.g. "
+                               '{"n_params": 2.1e6}'),
+    ({"--x-json": "[1e6]"}, "--x-json '[1e6]': a JSON list, not a JSON object"),
+    ({"--x-json": '{"n_params": "big"}'}, '--x-json: n_params is "big", not a finite number'),
+    ({"--run-ids-json": '{"a": 1}'}, "--run-ids-json '{\"a\": 1}': a JSON dict, not a JSON list"),
+    ({"--grid-json": '{"lr": "x"}'}, "--grid-json: grid key 'lr' is \"x\"; each key of the sweep's grid maps to the "
+                                     "list of its values"),
+    ({"--grid-json": '{"lr": [0.01]}'}, "has no column 'grid_lr': sweep 'iris_width''s runs were not trained over"),
+    ({"--fit": "nowhere.json"}, "--fit nowhere.json: no such file"),
+    ({"--metrics": "nowhere.parquet"}, "--metrics nowhere.parquet: no such file"),
+    ({"--metrics": "runs.csv"}, "--metrics runs.csv: not a parquet file of runs"),
+    ({"--sweep": "iris_widht"}, "--sweep 'iris_widht': metrics.parquet holds no run of it (did you mean "
+                                "'iris_width'?); its sweeps: iris_width"),
+]
+
+
+@pytest.mark.parametrize("change, message", PREDICT_TARGET_CASES, ids=[c[1][:30] for c in PREDICT_TARGET_CASES])
+def test_predict_target_refuses_bad_arguments(change, message, ladder_fit, monkeypatch, capsys):
+    monkeypatch.chdir(ladder_fit)
+    arguments = {"--target": "big", "--sweep": "iris_width", "--fit": "fit.json", "--metrics": "metrics.parquet",
+                 "--x-json": '{"n_params": 1e5}', "--out": "big.json", **change}
+    assert cli_main(["predict-target", *(part for pair in arguments.items() for part in pair)]) == 2
+    line = one_error_line(capsys.readouterr().err, message)
+    assert line.startswith("scalinglab predict-target: error: ")
+    assert not (ladder_fit / "big.json").exists()
+
+
+def test_predict_target_with_good_arguments_writes_the_prediction(ladder_fit, monkeypatch, capsys):
+    monkeypatch.chdir(ladder_fit)
+    assert cli_main(["predict-target", "--target", "big", "--sweep", "iris_width", "--fit", "fit.json", "--metrics",
+                     "metrics.parquet", "--x-json", '{"n_params": 1e5}', "--out", "big.json"]) == 0
+    assert "from 8 ladder runs" in capsys.readouterr().out and (ladder_fit / "big.json").is_file()
+
+
+PLAN_CASES = [
+    (["--flops", "inf"], "--flops inf: allowed: a finite number of FLOPs > 0, e.g. 1e15"),
+    (["--flops", "nan"], "--flops nan: allowed: a finite number of FLOPs > 0"),
+    (["--flops", "1e12", "--top", "0"], "--top 0: allowed: a whole number >= 1"),
+    (["--flops", "1e12", "--top", "-3"], "--top -3: allowed: a whole number >= 1"),
+    (["--flops", "1e12", "--fit", "fit.json"],
+     "--fit fit.json: a fit of law 'saturating_power' on x = n_params; target 'big' is predicted by law 'power' on "
+     "x = n_params (sweep 'iris_width'): give that fit, results/bad_input/fits/iris_width/power.json"),
+]
+
+
+@pytest.mark.parametrize("arguments, message", PLAN_CASES, ids=[c[1][:24] for c in PLAN_CASES])
+def test_plan_refuses_bad_arguments(arguments, message, ladder_fit, monkeypatch, capsys):
+    monkeypatch.chdir(ladder_fit)
+    config = study()
+    config["fit"]["laws"] = ["power", "saturating_power"]
+    config["targets"] = [{"name": "big", "sweep": "iris_width", "size": {"width": 64}, "budget": 90}]
+    path = write(config, ladder_fit)
+    assert cli_main(["plan", str(path), "--target", "big", *arguments]) == 2
+    assert one_error_line(capsys.readouterr().err, message).startswith("scalinglab plan: error: ")

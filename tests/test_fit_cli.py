@@ -338,7 +338,33 @@ def test_plan_ranks_what_narrows_a_target_per_flop_on_a_synthetic_ladder():
     sds = [planned["sd_before"]] + [c["sd_after"] for c in planned["chosen"]]
     assert all(b < a for a, b in zip(sds, sds[1:]))
     snippet = yaml_snippet("width", planned)
-    assert "- name: width" in snippet and "{n: 1e+06}" in snippet and "sizes:" in snippet
+    assert "- name: width" in snippet and "{n: 1.0e+06}" in snippet and "sizes:" in snippet
+
+
+def test_plan_snippet_pastes_back_into_the_study(tmp_path, monkeypatch):
+    """The snippet's numbers read back as numbers (PyYAML reads `1e+12` as text, which the study then refuses): its
+    lists, added to the sweep's, make a study that validates."""
+    from test_compute_optimal import corpus, iso_study
+
+    from scalinglab.config import validate_config
+    from scalinglab.config.validate import parse_study
+    from scalinglab.fitting.plan import yaml_snippet
+
+    monkeypatch.chdir(tmp_path)
+    corpus(tmp_path / "words.txt")
+    chosen = [{"yaml": {"compute_budgets": [1.0e12]}},
+              {"yaml": {"compute_budgets": [3.3e12], "sizes": [{"d_model": 40}]}}, {"yaml": {"seeds": [1]}}]
+    planned = {"chosen": chosen, "spent": 4e12, "flops": 5e12, "sd_before": 0.1, "sd_after": 0.05, "n_draws": 200,
+               "noise_sigma": 0.01}
+    snippet = yaml_snippet("iso", planned)
+    assert "- 1.0e+12" in snippet and "- 3.3e+12" in snippet
+    study = iso_study()
+    sweep = study["sweeps"][0]
+    for key, values in parse_study(snippet, "snippet")["sweeps"][0].items():
+        if key != "name":
+            sweep[key] = [*sweep.get(key, [0]), *values]
+    validate_config(study)
+    assert sweep["compute_budgets"][-2:] == [1.0e12, 3.3e12] and sweep["sizes"][-1] == {"d_model": 40}
 
 
 def test_plan_cli_reads_the_study_and_its_fit_and_prints_a_yaml_snippet(tmp_path):

@@ -19,14 +19,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    import math
     from pathlib import Path
 
-    from ..config import ConfigError, StudyPaths, load_config
+    from ..config import ConfigError, StudyPaths, fit_settings, load_config
     from ..fitting import FitInputError, load_fit
     from ..fitting.plan import plan, study_candidates, study_target, yaml_snippet
 
-    if not args.flops > 0:
-        raise ConfigError(f"--flops must be a positive number of FLOPs, got {args.flops:g}")
+    if not (args.flops > 0 and math.isfinite(args.flops)):
+        raise ConfigError(f"--flops {args.flops:g}: allowed: a finite number of FLOPs > 0, e.g. 1e15")
+    if args.top < 1:
+        raise ConfigError(f"--top {args.top}: allowed: a whole number >= 1 (candidates listed in the ranking)")
     config = load_config(args.config)
     target, sweep, law = study_target(config, args.target)
     path = args.fit or StudyPaths(config["study"]).fit(sweep["name"], law)
@@ -35,6 +38,12 @@ def run(args) -> int:
                           f"(snakemake --configfile {args.config}), or give --fit")
     try:
         result = load_fit(path)
+        x = [column.strip() for column in str(fit_settings(config, sweep["name"])["x"]).split(",")]
+        if result.law.name != law or list(result.x) != x:
+            raise ConfigError(f"--fit {path}: a fit of law {result.law.name!r} on x = {','.join(result.x)}; target "
+                              f"{args.target!r} is predicted by law {law!r} on x = {','.join(x)} (sweep "
+                              f"{sweep['name']!r}): give that fit, results/{config['study']}/fits/{sweep['name']}/"
+                              f"{law}.json")
         target_x, candidates = study_candidates(config, target, sweep, result.x)
         planned = plan(result, target_x, candidates, args.flops, top=args.top)
     except FitInputError as error:

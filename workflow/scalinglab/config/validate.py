@@ -150,11 +150,13 @@ def _number_hint(problem) -> str:
 
 def yaml_float(value: float) -> str:
     """A float as a study file must spell it to be read back as a number: YAML 1.1 (PyYAML) reads `1e+12` and
-    `2e10` as text, so exponent form always has a '.' and a signed exponent (`1.0e+12`, `2.5e-05`), with the
-    fewest digits that read back as the same float."""
+    `2e10` as text, so exponent form (below 1e-3 and from 1e5 on) always has a '.' and a signed exponent (`1.0e+12`,
+    `2.5e-05`), with the fewest digits that read back as the same float; in between, Python's own (`0.01`)."""
     value = float(value)
     if not math.isfinite(value):
         return {math.inf: ".inf", -math.inf: "-.inf"}.get(value, ".nan")
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return repr(value)
     digits = next(p for p in range(1, 18) if float(f"{value:.{p}e}") == value)
     return f"{value:.{digits}e}"
 

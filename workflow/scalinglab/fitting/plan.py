@@ -129,8 +129,10 @@ def _z(ci: float) -> float:
 def _flow(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, float):
-        return f"{value:g}"
+    if isinstance(value, float):  # `1e+12` would read back as text: the snippet must paste into the study
+        from ..config.validate import yaml_float
+
+        return yaml_float(value)
     return str(value)
 
 
