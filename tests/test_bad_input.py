@@ -119,7 +119,8 @@ CASES = [
                                                    c["sweeps"][0].update(compute_budgets=[1.0e6, float("inf")]))),
      "sweeps[0].compute_budgets[1]: inf is not a compute budget"),
     ("infinite target compute budget",
-     mutated(lambda c: (c["sweeps"][0].pop("budgets"), c["sweeps"][0].update(compute_budgets=[1.0e6, 3.0e6]),
+     mutated(lambda c: (c["sweeps"][0].pop("budgets"), c["sweeps"][0].update(compute_budgets=[5.0e3, 1.5e4]),
+                        c["sweeps"][0]["train"].update(batch_size=1),
                         c.update(targets=[{"name": "big", "sweep": "iris_width", "size": {"width": 64},
                                            "compute_budget": float("inf")}]))),
      "targets[0].compute_budget: inf is not a compute budget"),
@@ -141,6 +142,10 @@ USER_FILES = {
                  "def family(architecture, meta):\n    return None\n",
     "data.py": "def make(n, noise=0.1):\n    return None\n",
     "train.py": "print('never run')\n",
+    "boom.py": "raise RuntimeError('boom at import')\n\n\ndef family(architecture, meta):\n    return None\n",
+    "counts.py": "notcallable = 42\n\n\ndef family(architecture, meta):\n    return None\n\n\n"
+                 "family.count_params = lambda architecture, meta: 'lots'\n",
+    "words.txt": "the scaling law of small models predicts large ones\n" * 20,
     "rows.csv": "x,y,label\n1,2,a\n",
 }
 
@@ -188,6 +193,30 @@ USER_CASES = [
      "sweeps[0].command: only a sweep with `trainer: command` runs a command"),
     ("built-in sweep without a model", own(lambda c: c["sweeps"][0].pop("model")),
      "sweeps[0]: sweep 'iris_width' has no `model`; the built-in trainer needs one"),
+    ("model raises at import", own(sweep(model="boom.py:family")),
+     "sweeps[0].model: boom.py:family: importing boom.py raised RuntimeError: boom at import (boom.py, line 1)"),
+    ("model attribute not callable", own(sweep(model="counts.py:notcallable")),
+     "sweeps[0].model: counts.py:notcallable: notcallable is a int, not a function or class"),
+    ("count_params hook returns garbage",
+     own(lambda c: (c["sweeps"][0].pop("budgets"), sweep(model="counts.py:family", compute_budgets=[1.0e6])(c))),
+     "sweeps[0].model: counts.py:family: count_params returned 'lots' for architecture {'depth': 1, 'width': 4}; "
+     "the contract is NAME.count_params(architecture, meta) -> int | (int, int), counts >= 0"),
+    ("text data on the mlp", own(lambda c: (c["datasets"].update(words={"kind": "text", "path": "words.txt"}),
+                                            sweep(dataset="words", budgets=[10])(c))),
+     "sweeps[0].architecture: model 'mlp' cannot train on dataset 'words': mlp takes feature vectors (a "
+     "classification or regression dataset), and 'words' has no n_features"),
+    ("compute budget beyond the training pool",
+     own(lambda c: (c["sweeps"][0].pop("budgets"), sweep(compute_budgets=[1.0e12])(c))),
+     "sweeps[0].compute_budgets[0]: 1e+12 FLOPs buy 4.762e+09 samples at size w4, more than the training pool of "
+     "iris (90 samples with these parameters)"),
+    ("target budget beyond the training pool",
+     own(lambda c: c.update(targets=[{"name": "big", "sweep": "iris_width", "size": {"width": 64},
+                                      "budget": 100000}])),
+     "targets[0].budget: 100000 samples is more than the training pool of iris (90 samples"),
+    ("target equal to a ladder cell",
+     own(lambda c: c.update(targets=[{"name": "big", "sweep": "iris_width", "size": {"width": 16}, "budget": 90}])),
+     "targets[0]: target 'big' (size {'width': 16}, budget 90) is a cell sweep 'iris_width' already trains: it "
+     "would retrain a ladder run and extrapolate nothing"),
     ("data file missing", own(lambda c: (c["datasets"].update(own={"kind": "arrays", "path": "nowhere.csv",
                                                                      "target": "label"}), sweep(dataset="own")(c))),
      "datasets.own.path: no file nowhere.csv (paths in a study are relative to the directory snakemake runs in"),
@@ -222,7 +251,7 @@ def user_files(tmp_path, monkeypatch):
 
 
 # Run through snakemake too in the fast subset; the rest there only in the full suite (each is a process start).
-FAST_SNAKEMAKE = {"unknown law", "YAML syntax error"}
+FAST_SNAKEMAKE = {"unknown law", "YAML syntax error", "model raises at import"}
 ALL_CASES = CASES + USER_CASES
 
 

@@ -268,12 +268,27 @@ def _check_builtin_sweep(config: dict, sweep: dict, where: list) -> None:
         raise ConfigError(f"{key_path([*where, 'model'])}: {message}", [*where, "model"]) from None
     known_keys = {"gpt": family_sizes.GPT_KEYS, "mlp": family_sizes.MLP_KEYS}
     _check_size_keys(sweep, where, known_keys.get(sweep["model"]))
+    dataset = dataset_of(config, sweep["dataset"], [*where, "dataset"])
+    meta = dataset.shape_meta((config.get("datasets") or {}).get(sweep["dataset"], {}))
     if sweep["model"] in models.BUILTIN:
-        dataset = dataset_of(config, sweep["dataset"], [*where, "dataset"])
-        params = (config.get("datasets") or {}).get(sweep["dataset"], {})
-        _check_sizes_resolve(sweep, where, dataset.shape_meta(params))
+        _check_sizes_resolve(sweep, where, meta)
     else:
         _check_sizes_resolve(sweep, where, None)
+        _check_user_family(sweep, where, meta)
+
+
+def _check_user_family(sweep: dict, where: list, meta: dict | None) -> None:
+    """Import the user's family (the workflow imports it while it builds the jobs, to size them: an error there would
+    be a traceback) and, where the data's shapes are known, call its count_params hook on every size."""
+    from .. import models, plugins
+
+    family = models.family(sweep["model"])
+    try:
+        family.reference  # noqa: B018 -- imports the file or module, and checks NAME is a function or class
+        for size in sweep["sizes"] if meta is not None else []:
+            family.count_params({**sweep["architecture"], **size}, meta)
+    except plugins.UserCodeError as error:
+        raise ConfigError(f"{key_path([*where, 'model'])}: {error}", [*where, "model"]) from None
 
 
 def _check_command_sweep(sweep: dict, where: list) -> None:
@@ -334,6 +349,28 @@ def _check_budgets(config: dict, sweep: dict, where: list) -> None:
                               "a budget subsamples the pool, so it is at most the pool", [*where, "budgets", k])
 
 
+def training_pool(config: dict, sweep: dict):
+    """(the sweep's dataset, its training pool in the dataset's unit, or None where known only once prepared)."""
+    dataset = dataset_of(config, sweep["dataset"], ["dataset"])
+    return dataset, dataset.pool_size((config.get("datasets") or {}).get(sweep["dataset"], {}))
+
+
+def _check_cells_in_pool(config: dict, sweep: dict, where: list, specs: list[dict]) -> None:
+    """The data budget each compute budget buys is at most the training pool (a budget subsamples the pool)."""
+    if "dataset" not in sweep:
+        return
+    dataset, pool = training_pool(config, sweep)
+    if pool is None:
+        return
+    for spec in specs:
+        if spec["budget"] > pool:
+            at = [*where, "compute_budgets", sweep["compute_budgets"].index(spec["compute_budget"])]
+            raise ConfigError(f"{key_path(at)}: {spec['compute_budget']:.3g} FLOPs buy {spec['budget']:.4g} "
+                              f"{dataset.unit} at size {spec['size_label']}, more than the training pool of "
+                              f"{dataset.name} ({pool} {dataset.unit} with these parameters); a budget subsamples the "
+                              "pool: lower the compute budget, or skip such cells with tokens_per_param", at)
+
+
 def _check_size_keys(sweep: dict, where: list, keys) -> None:
     """Keys the family knows (None: any), and size-giving values that are whole numbers >= 1."""
     entries = [([*where, "architecture"], sweep["architecture"])]
@@ -366,7 +403,9 @@ def _check_sizes_resolve(sweep: dict, where: list, meta: dict | None) -> None:
             resolved = models.resolve(sweep["model"], {**sweep["architecture"], **size}, meta)
             n_params, _ = models.count_params(sweep["model"], resolved)
             errors.append(None if n_params >= 1 else "resolves to a model without parameters")
-        except (ValueError, KeyError) as error:
+        except KeyError as error:  # a shape of the data the family needs and this data has not
+            errors.append(_missing_shape(sweep, error.args[0]))
+        except ValueError as error:
             errors.append(str(error))
     failed = [(j, message) for j, message in enumerate(errors) if message]
     if failed and len(failed) == len(errors) and len(set(errors)) == 1:
@@ -374,6 +413,17 @@ def _check_sizes_resolve(sweep: dict, where: list, meta: dict | None) -> None:
     if failed:
         j, message = failed[0]
         raise ConfigError(f"{key_path([*where, 'sizes', j])}: {message}", [*where, "sizes", j])
+
+
+# What each shape of the data a built-in family sizes itself by means.
+SHAPE_WORDS = {"n_features": "feature vectors (a classification or regression dataset)",
+               "vocab_size": "a vocabulary of tokens (a text dataset)"}
+
+
+def _missing_shape(sweep: dict, key) -> str:
+    needs = SHAPE_WORDS.get(key, f"the data's {key!r}")
+    return (f"model {sweep['model']!r} cannot train on dataset {sweep['dataset']!r}: {sweep['model']} takes {needs}, "
+            f"and {sweep['dataset']!r} has no {key}; pick a dataset of that kind, or another model")
 
 
 def check_points(config: dict) -> None:
@@ -387,6 +437,7 @@ def check_points(config: dict) -> None:
         if "compute_budgets" in sweep:
             specs, _ = expand_sweep(sweep, config, ["sweeps", i])
             cells[sweep["name"]] = {(spec["size_label"], spec["compute_budget"]) for spec in specs}
+            _check_cells_in_pool(config, sweep, ["sweeps", i], specs)
             if not specs:
                 raise ConfigError(f"sweeps[{i}].tokens_per_param: skips every (size, compute budget) cell of sweep "
                                   f"{sweep['name']!r}; widen it, or change the sizes or compute budgets",

@@ -142,12 +142,37 @@ def check_target_points(config: dict, specs: list[dict]) -> None:
         spec = next((s for s in specs if s["target"] == target["name"]), None)
         if spec is None:
             continue  # external data
+        _check_target_run(config, spec, target, ["targets", i], specs)
         x = fit_settings(config, target["sweep"])["x"]
         try:
             target_point(spec, [column.strip() for column in x.split(",")])
         except (ValueError, KeyError) as error:
             raise ConfigError(f"{key_path(['targets', i])}: target {target['name']!r} cannot be predicted before it "
                               f"trains: {error} (x = {x})", ["targets", i]) from None
+
+
+def _check_target_run(config: dict, spec: dict, target: dict, where: list, specs: list[dict]) -> None:
+    """A target's data budget is at most the training pool, and its run is not one of the ladder's cells (it would
+    retrain a ladder run, and its score would measure no extrapolation)."""
+    from .checks import training_pool
+    from .identity import canonical_json
+
+    sweep = next(s for s in config["sweeps"] if s["name"] == target["sweep"])
+    budget_key = "budget" if "budget" in target else "compute_budget"
+    if "dataset" in sweep:
+        dataset, pool = training_pool(config, sweep)
+        if pool is not None and spec["budget"] > pool:
+            bought = "" if budget_key == "budget" else f" ({target['compute_budget']:.3g} FLOPs buy them)"
+            raise ConfigError(f"{key_path([*where, budget_key])}: {spec['budget']} {dataset.unit}{bought} is more "
+                              f"than the training pool of {dataset.name} ({pool} {dataset.unit} with these "
+                              "parameters); a budget subsamples the pool, so it is at most the pool",
+                              [*where, budget_key])
+    same = canonical_json(spec["architecture"]), spec["budget"]
+    if any(s["role"] == "ladder" and s["sweep"] == spec["sweep"] and (canonical_json(s["architecture"]),
+                                                                       s["budget"]) == same for s in specs):
+        raise ConfigError(f"{key_path(where)}: target {target['name']!r} (size {target['size']}, {budget_key} "
+                          f"{target[budget_key]}) is a cell sweep {sweep['name']!r} already trains: it would retrain a "
+                          "ladder run and extrapolate nothing; give a larger size or budget", where)
 
 
 def apply_prediction(spec: dict, prediction: dict) -> dict:

@@ -92,10 +92,14 @@ class UserFamily:
         hook = self._hook("count_params")
         if hook is None:
             return None
-        count = plugins.call(hook, self.reference, (resolved, meta), {},
-                             "NAME.count_params(architecture, meta) -> int | (int, int)")
-        n, non_embedding = (count, count) if isinstance(count, int) else tuple(count)
-        return int(n), int(non_embedding)
+        contract = "NAME.count_params(architecture, meta) -> int | (int, int)"
+        count = plugins.call(hook, self.reference, (resolved, meta), {}, contract)
+        counts = (count, count) if not isinstance(count, (tuple, list)) else tuple(count)
+        if len(counts) != 2 or not all(_whole(n) and n >= 0 for n in counts):
+            raise plugins.UserCodeError(f"{self.name}: count_params returned {count!r} for architecture "
+                                        f"{resolved}; the contract is {contract}, counts >= 0",
+                                        plugins._display(self.reference.path))
+        return int(counts[0]), int(counts[1])
 
     def width(self, resolved: dict, meta: dict) -> float | None:
         hook = self._hook("width")
@@ -113,6 +117,13 @@ class UserFamily:
             raise plugins.UserCodeError(f"{ref.text} returned a {type(module).__name__}, not a torch.nn.Module; the "
                                         f"contract is {CONTRACT}", plugins._display(ref.path))
         return module
+
+
+def _whole(value) -> bool:
+    """An integer (numpy's too), not a bool: a parameter count."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def family(name: str):
