@@ -185,6 +185,38 @@ def _timed_capped(command: list[str], cap_s: float) -> tuple[float, float, bool]
     return time.perf_counter() - start, usage.ru_maxrss / 2**20, finished
 
 
+def report_at(n_runs: int, folder: Path) -> dict:
+    """`scalinglab report` of a study of about n_runs runs (bench_scale's: 10 GPT sweeps, synthetic run records),
+    after aggregating them and fitting every sweep as the workflow does: {runs, report_s, report_gib, fit_s,
+    fit_gib} (the fit's numbers are its slowest sweep's)."""
+    import yaml
+    from bench_scale import fake_records, study
+    from common import run_timed, scalinglab_command
+
+    from scalinglab.config import canonical_json, fit_settings, report_config, run_table_config
+
+    path = folder / f"study{n_runs}.yaml"
+    path.write_text(yaml.safe_dump(study(n_runs)))
+    config, paths = fake_records(path, folder / "records")
+    cli = scalinglab_command()
+    run_timed([*cli, "aggregate", "--config-json", canonical_json(run_table_config(config)), "--runs-root",
+               paths.runs, "--metrics", paths.metrics, "--curves", paths.curves])
+    fits, fit_runs = [], []
+    for sweep in config["sweeps"]:
+        settings = fit_settings(config, sweep["name"])
+        fits.append(paths.fit(sweep["name"], settings["laws"][0]))
+        fit_runs.append(run_timed([*cli, "fit", paths.metrics, "--where", f"sweep={sweep['name']}", "--law",
+                                   settings["laws"][0], "--x", settings["x"], "--y", settings["y"], "--bootstrap",
+                                   str(settings["bootstrap"]), "--out", fits[-1]]))
+    wall, peak = run_timed([*cli, "report", "--metrics", paths.metrics, "--curves", paths.curves, "--fits", *fits,
+                            "--config-json", canonical_json(report_config(config)), "--out",
+                            str(folder / "report.html")])
+    import pandas as pd
+
+    return {"runs": len(pd.read_parquet(paths.metrics)), "report_s": wall, "report_gib": peak / 2**30,
+            "fit_s": max(w for w, _ in fit_runs), "fit_gib": max(m for _, m in fit_runs) / 2**30}
+
+
 def lines(mode: str) -> list:
     """Rows of bench/results.md (bench/common.py's Line): mode quick, full or sizes."""
     import tempfile
@@ -236,6 +268,13 @@ def lines(mode: str) -> list:
                             2.0, command=" ".join(command[1:])))
             out.append(line("... and its wall time" + ("" if finished else " (stopped at the 600 s goal)"), wall, "s",
                             "<=", 600.0))
+        report = report_at(10_000, folder)
+        command = "python -c 'import bench_fit; print(bench_fit.report_at(10_000, ...))' (bench/)"
+        out.append(line(f"scalinglab report, {report['runs']:,} runs (10 sweeps, their fits and learning curves), "
+                        "from the shell", report["report_s"], "s", "<=", 60.0, command=command))
+        out.append(line("... its peak memory", report["report_gib"], "GiB", "<=", 2.0, command=command))
+        out.append(line("peak memory of `scalinglab fit` of one sweep of that study (bootstrap 100)",
+                        report["fit_gib"], "GiB", "<=", 2.0, command=command))
     return out
 
 
