@@ -274,7 +274,7 @@ def test_a_million_rows_stay_in_memory(tmp_path):
 def test_resamples_are_drawn_and_refitted_in_bounded_chunks(monkeypatch):
     from scalinglab.fitting import bootstrap, fit
 
-    assert all(s.stop - s.start == 5 for s in bootstrap.in_chunks(1000, 1_000_000, 3)[:-1])  # 2**24 // 3e6
+    assert all(s.stop - s.start == 2 for s in bootstrap.in_chunks(1000, 1_000_000, 3)[:-1])  # 2**23 // 3e6
     monkeypatch.setattr(bootstrap, "MEMORY_ELEMENTS", 14 * 3 * 7)  # 7 resamples of 14 rows x 3 starts per chunk
     sizes = []
     original = bootstrap.refit

@@ -594,3 +594,21 @@ def test_two_step_accuracy_chains_the_link_to_the_loss_prediction_and_is_scored(
     assert scored["truth"] == truth and scored["in_prediction_interval"] is True
     assert scored["relative_error"] == pytest.approx((accuracy["value"] - truth) / truth)
     assert table.loc[0, "accuracy_truth"] == truth and bool(table.loc[0, "accuracy_in_prediction_interval"])
+
+
+@pytest.mark.slow  # about 40 s of CPU: two fits of 20,000 rows with their bootstraps
+def test_many_rows_refit_from_one_newton_step_to_the_same_intervals(monkeypatch):
+    """#14: from LARGE_ROWS rows a bootstrap refit starts one shared-curvature Newton step from the point fit and
+    stops once its step is below STEP_TOL standard errors: the intervals are those of the full refits."""
+    from scalinglab.fitting import bootstrap
+
+    rng = np.random.default_rng(0)
+    n = bootstrap.LARGE_ROWS
+    x = np.exp(rng.uniform(np.log(1e4), np.log(1e8), n))
+    frame = pd.DataFrame({"N": x, "loss": (1.7 + 400 * x**-0.34) * np.exp(rng.normal(0, 0.01, n))})
+    fast = fit(frame, "saturating_power", "N", "loss", bootstrap=60, backtest_holdouts=[])
+    monkeypatch.setattr(bootstrap, "LARGE_ROWS", 10 * n)
+    full = fit(frame, "saturating_power", "N", "loss", bootstrap=60, backtest_holdouts=[])
+    for name, (lo, hi) in full.intervals.items():
+        assert fast.intervals[name] == pytest.approx([lo, hi], abs=0.02 * (hi - lo)), name
+    assert fast.diagnostics["bootstrap_not_converged"] == 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bootstrap import Resamples, interval, refit_all
+from .bootstrap import Resamples, in_chunks, interval, refit_all
 from .errors import FitError
 from .multistart import point_fit
 from .prepare import levels
@@ -98,10 +98,12 @@ def _draws(law, X, y, scored, groups, B, settings) -> np.ndarray:
         scaled, f, _, _ = refit_all(law, Xs, logy[train], settings["huber_delta"], o["point"], settings, draw, B,
                                     o["point"].theta[None, :])
         theta = law.unscale(scaled, o["scales"]) if law.scale_inputs else scaled
-        with np.errstate(all="ignore"):
-            resid = law.log_predict(theta, X[:, test]) - logy[test][None, :]  # (B, n_test)
-        resid = np.where(np.isfinite(resid), resid, np.inf)
-        pick = rng.integers(0, test.size, size=(B, test.size))
-        resid = np.take_along_axis(resid, pick, axis=1)
-        errors[:, j] = np.where(np.isfinite(f), np.sqrt(np.mean(resid**2, axis=1)), np.nan)
+        rms = np.empty(B)
+        for part in in_chunks(B, test.size, 8):  # (draws, held-out points) x the law's temporaries: bounded
+            with np.errstate(all="ignore"):
+                resid = law.log_predict(theta[part], X[:, test]) - logy[test][None, :]
+            resid = np.where(np.isfinite(resid), resid, np.inf)
+            pick = rng.integers(0, test.size, size=(resid.shape[0], test.size))
+            rms[part] = np.sqrt(np.mean(np.take_along_axis(resid, pick, axis=1) ** 2, axis=1))
+        errors[:, j] = np.where(np.isfinite(f), rms, np.nan)
     return np.mean(errors, axis=1)

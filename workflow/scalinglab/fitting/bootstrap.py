@@ -9,12 +9,15 @@ from .multistart import COARSE_ROWS, RACE, PointFit, run_starts
 from .optimize import CONVERGED, Objective, newton_batch
 
 REDRAWS = 50  # rounds of redrawing resamples that leave a size out
-MEMORY_ELEMENTS = 2**24  # resample weights held at once (numbers): 128 MB
+MEMORY_ELEMENTS = 2**23  # resample weights held at once (numbers): 64 MB; a refit holds a few such arrays
 MAX_JACKKNIFE = 200  # jackknife units beyond which rows are dealt into this many blocks
 INTERVAL_METHODS = ("percentile", "bca")
 MIN_DRAWS = 10  # fewer finite bootstrap draws than this give no interval (a band from 3 draws is not a band)
 BASIN_CHECKS = 8  # resamples refitted from a wide set of starts, as a check on the warm-started refits
 BASIN_STARTS = 64  # of the law's starting points, drawn at random, for that check (all if fewer)
+LARGE_ROWS = 20_000  # from this many rows a refit starts one Newton step away from the point fit (`one_step`)
+STEP_TOL = 2e-3  # ... and stops when its Newton step is below this fraction of each parameter's standard error
+MAX_STEP_SE = 50.0  # a one-step move larger than this many standard errors is not trusted (the refit starts as before)
 
 
 def resample_weights(n, groups, B, rng, levels=None):
@@ -41,9 +44,8 @@ def resample_weights(n, groups, B, rng, levels=None):
 
 def _draw_counts(G, B, rng):
     picks = rng.integers(0, G, size=(B, G))
-    counts = np.zeros((B, G))
-    np.add.at(counts, (np.repeat(np.arange(B), G), picks.ravel()), 1.0)
-    return counts
+    picks += np.arange(B)[:, None] * G  # one bin per (resample, unit): a bincount, far faster than np.add.at
+    return np.bincount(picks.ravel(), minlength=B * G).reshape(B, G).astype(float)
 
 
 def _misses_a_level(W, levels):
@@ -79,8 +81,11 @@ def refit(law, Xs, logy, delta, point: PointFit, W, settings, starts=None):
     starts = point.local_optima if starts is None else starts
     k = starts.shape[0]
     x0 = np.repeat(starts[None, :, :], B, axis=0).reshape(B * k, -1)
+    xtol = None
+    if logy.size >= LARGE_ROWS:
+        x0, xtol = one_step(law, Xs, logy, delta, starts, W)
     objective = Objective(law, Xs, logy, delta, np.repeat(W, k, axis=0))
-    res, _ = run_starts(law, objective, x0, settings, race=False)
+    res, _ = run_starts(law, objective, x0, settings, race=False, xtol=xtol)
     f = res.f.reshape(B, k)
     best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=1)
     rows = np.arange(B)
@@ -90,6 +95,54 @@ def refit(law, Xs, logy, delta, point: PointFit, W, settings, starts=None):
     status = res.status.reshape(B, k)[rows, best]
     theta[~ok] = np.nan
     return theta, f, {"n_failed": int((~ok).sum()), "n_not_converged": int((~np.isin(status, CONVERGED) & ok).sum())}
+
+
+def one_step(law, Xs, logy, delta, starts, W):
+    """Many rows: each resample's refit starts one Newton step from each start, the step computed from the rows'
+    terms at that start, shared by every resample (gradient and curvature of resample b are W[b] @ per-row terms: one
+    matrix product), so a refit costs a few evaluations of the objective instead of tens. The curvature is Huber's
+    expected one, Gauss-Newton with psi' (1 inside the band, 0 outside). Returns ((B * k, P) starting points in
+    the order of refit's x0, (P,) step tolerance: STEP_TOL times the sandwich standard error at the first start,
+    the scale of the bootstrap spread the refits must resolve)."""
+    B, P = W.shape[0], starts.shape[1]
+    lo, hi = (np.array(side, dtype=float) for side in zip(*law.box)) if law.box else (-np.inf, np.inf)
+    out = np.repeat(starts[None, :, :], B, axis=0)
+    se = None
+    for s, theta in enumerate(starts):
+        with np.errstate(all="ignore"):
+            lf, J = law.value_and_jacobian(theta[None, :], Xs)
+            r, J = lf[0] - logy, J[0]
+        if not (np.all(np.isfinite(r)) and np.all(np.isfinite(J))):
+            continue  # this start keeps its own point: the refit's usual path
+        psi = np.clip(r, -delta, delta)
+        inside = (np.abs(r) <= delta).astype(float)
+        se = _standard_errors(J, psi, inside) if se is None else se
+        if se is None:
+            continue
+        outer = (J[:, :, None] * J[:, None, :]).reshape(-1, P * P)  # (n, P*P)
+        g = W @ (psi[:, None] * J)  # (B, P)
+        H = (W @ (inside[:, None] * outer)).reshape(B, P, P)
+        with np.errstate(all="ignore"):
+            step = np.linalg.pinv(H) @ g[..., None]
+        step = step[..., 0]
+        # a resample whose step is not small against the spread (a degenerate curvature) keeps the start itself
+        sane = np.all(np.isfinite(step), axis=1) & np.all(np.abs(step) <= MAX_STEP_SE * se, axis=1)
+        out[sane, s] = np.minimum(np.maximum(theta[None, :] - step[sane], lo), hi)
+    return out.reshape(B * starts.shape[0], P), None if se is None else STEP_TOL * se
+
+
+def _standard_errors(J, psi, inside) -> np.ndarray | None:
+    """Sandwich standard errors A^-1 B A^-1 of an M-estimator (A = sum psi' J J^T, B = sum psi^2 J J^T); None where
+    they are not finite (the caller then keeps the decrement test alone)."""
+    A = J.T @ (inside[:, None] * J)
+    Bm = J.T @ (psi[:, None] ** 2 * J)
+    with np.errstate(all="ignore"):
+        try:
+            Ai = np.linalg.inv(A)
+        except np.linalg.LinAlgError:
+            return None
+        se = np.sqrt(np.abs(np.diag(Ai @ Bm @ Ai)))
+    return se if np.all(np.isfinite(se)) and np.all(se > 0) else None
 
 
 class Resamples:
@@ -174,7 +227,9 @@ def check_basins(law, Xs, logy, delta, point: PointFit, W, f, rng):
                            keep=1.0, bounds=law.box)
         best = res.x[[int(np.argmin(np.where(np.isfinite(res.f), res.f, np.inf)))]]
         if not isinstance(rows, slice):
-            best = newton_batch(Objective(law, Xs, logy, delta, weights), best, race=(), bounds=law.box).x
+            xtol = one_step(law, Xs, logy, delta, best, weights[None, :])[1] if logy.size >= LARGE_ROWS else None
+            best = newton_batch(Objective(law, Xs, logy, delta, weights), best, race=(), bounds=law.box,
+                                xtol=xtol).x
         value = float(Objective(law, Xs, logy, delta, weights).value_grad(best)[0][0])
         if value < refitted * (1 - 1e-6):
             found.append(best)

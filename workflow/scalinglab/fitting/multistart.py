@@ -59,14 +59,14 @@ def point_fit(law, X, y, settings, starts=None):
     return theta, point, scales, Xs, logy
 
 
-def run_starts(law, objective, starts, settings, race=True):
+def run_starts(law, objective, starts, settings, race=True, xtol=None):
     """One batched optimisation of every start: damped Newton (the law's exact Hessian where it has a fused one,
     else Gauss-Newton with IRLS weights), racing on large grids. Returns (BatchResult, a sentence naming it)."""
     rounds = RACE if race and starts.shape[0] >= RACE_FROM else ()
     name = "batched damped Newton (" + ("exact Hessian" if objective.has_hessian else "Gauss-Newton, IRLS weights")
     name += f"), racing: rounds {list(rounds)} iterations, keep 1/2 each" if rounds else ")"
     iterations = int(settings.get("max_iter", 100))
-    return newton_batch(objective, starts, race=rounds, bounds=law.box, max_iter=iterations), name
+    return newton_batch(objective, starts, race=rounds, bounds=law.box, max_iter=iterations, xtol=xtol), name
 
 
 def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit:

@@ -207,7 +207,7 @@ def race_survivors(x, f, k, bins=3):
 
 
 def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_keep=64, max_step=4.0, tol=1e-11,
-                 bounds=None):
+                 bounds=None, xtol=None):
     """Batched damped Newton for every row of x0, with a P x P curvature per start (objective.value_grad_hess:
     Chinchilla's exact Hessian, any other law's Gauss-Newton matrix with IRLS weights), in the box `bounds`.
 
@@ -219,8 +219,10 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     min_keep) continues, chosen by `race_survivors` (the best, and the best of every region), the rest stop as
     Status.PRUNED where they are: they are NOT counted as converged. Then the exact Hessian takes the survivors to
     quadratic convergence: a start stops (Status.CONVERGED_NEWTON) when its Newton decrement g^T M^-1 g falls below
-    tol * f. race=() runs every start to the end with the exact Hessian. A step that leaves the box is projected
-    back onto it (free coordinates keep their Newton step; a start pinned on a bound stops when it cannot go down).
+    tol * f, or (xtol, a (P,) array) when every coordinate of its Newton step is within xtol: bootstrap refits of
+    many rows stop there (`bootstrap.refit`). race=() runs every start to the end with the exact Hessian. A step
+    that leaves the box is projected back onto it (free coordinates keep their Newton step; a start pinned on a bound
+    stops when it cannot go down).
     Returns a BatchResult (iterations per start; n_evals = start-evaluations of f, g and H)."""
     x = np.array(x0, dtype=float, copy=True)
     S, P = x.shape
@@ -253,6 +255,8 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         d, dec = _newton_direction(H[A], gA, nu[A])
         if curvature == "exact":
             done = dec <= tol * np.abs(f[A])
+            if xtol is not None:
+                done |= np.all(np.abs(d) <= xtol, axis=1)
             status[A[done]] = Status.CONVERGED_NEWTON
             active[A[done]] = False
             A, d = A[~done], d[~done]
