@@ -43,6 +43,13 @@ def external(path=CHINCHILLA_CSV, size_column="Model Size") -> dict:
         "fit": {"laws": ["saturating_power"], "bootstrap": 0}}
 
 
+def mutated_external(targets=None, **changes) -> dict:
+    config = external()
+    config["external"][0].update(changes)
+    if targets:
+        config["targets"] = targets
+    return config
+
 # (case id, the config (dict) or raw YAML text, what the one message must contain)
 CASES = [
     ("unknown law", mutated(lambda c: c["fit"].update(laws=["saturating_powr"])),
@@ -131,6 +138,20 @@ CASES = [
     ("duplicate YAML key", "study: x\ndevice: cpu\ndevice: cuda\nsweeps: []\n",
      ":3:1: not valid YAML: the key 'device' is given twice in one mapping (lines 2 and 3); YAML would keep only "
      "the last: remove one"),
+    ("external derive runs no Python", mutated_external(derive={"tokens": "__import__('os').system('true')"}),
+     "external[0].derive.tokens: \"__import__('os').system('true')\": only numbers, columns, + - * / ** and log, "
+     "log10, exp, sqrt, abs are allowed"),
+    ("external derive of an unknown column", mutated_external(derive={"tokens": "flopz / 6"}),
+     "external[0].derive.tokens: 'flopz / 6': unknown column 'flopz'; columns are n_params, flops, final_val_loss"),
+    ("external derive syntax error", mutated_external(derive={"tokens": "flops / (6 * n_params"}),
+     "external[0].derive.tokens: 'flops / (6 * n_params': cannot parse"),
+    ("external drop_largest drops every row", mutated_external(drop_largest={"final_val_loss": 1000}),
+     "external[0].drop_largest: law 'saturating_power' has 3 parameters but external data 'chin' leaves its ladder 0 "
+     "distinct point(s) in x = n_params after 245 row(s) dropped by drop_largest"),
+    ("target name too long for the file system",
+     mutated(lambda c: c.update(targets=[{"name": LONG_NAME, "sweep": "iris_width", "size": {"width": 64},
+                                          "budget": 90}])),
+     "targets[0].name: the path component 'ssssssss"),
     ("YAML syntax error", "study: x\nsweeps:\n  - name: [unclosed\n", ":4:1: not valid YAML"),
     ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys (study, sweeps, ...); not a list"),
     ("empty file", "", "a study file holds a mapping of keys (study, sweeps, ...); it is empty"),
@@ -147,6 +168,7 @@ USER_FILES = {
                  "family.count_params = lambda architecture, meta: 'lots'\n",
     "words.txt": "the scaling law of small models predicts large ones\n" * 20,
     "rows.csv": "x,y,label\n1,2,a\n",
+    "ladder.csv": "N,loss\n" + "".join(f"{n},{1 + 10 * n ** -0.3}\n" for n in (1e6, 3e6, 1e7, 3e7) for _ in (0, 1)),
 }
 
 
@@ -217,6 +239,27 @@ USER_CASES = [
      own(lambda c: c.update(targets=[{"name": "big", "sweep": "iris_width", "size": {"width": 16}, "budget": 90}])),
      "targets[0]: target 'big' (size {'width': 16}, budget 90) is a cell sweep 'iris_width' already trains: it "
      "would retrain a ladder run and extrapolate nothing"),
+    ("external targets leave too few ladder points",
+     {**mutated_external(path="ladder.csv", columns={"n_params": "N", "final_val_loss": "loss"}, derive={}),
+      "targets": [{"name": "a", "sweep": "chin", "match": {"N": 3e7}}, {"name": "b", "sweep": "chin",
+                                                                          "match": {"N": 1e7}}]},
+     "external[0]: law 'saturating_power' has 3 parameters but external data 'chin' leaves its ladder 2 distinct "
+     "point(s) in x = n_params after 4 row(s) held out by target(s) a, b; hold out fewer rows"),
+    ("table without its target column",
+     own(lambda c: c["datasets"].update(own={"kind": "arrays", "path": "rows.csv", "target": "labell"})),
+     "datasets.own.target: 'labell' is not a column of rows.csv (did you mean 'label'?); its columns: x, y, label"),
+    ("table without a feature column",
+     own(lambda c: c["datasets"].update(own={"kind": "arrays", "path": "rows.csv", "target": "label",
+                                             "features": ["x", "zz"]})),
+     "datasets.own.features[1]: 'zz' is not a column of rows.csv; its columns: x, y, label"),
+    ("split fractions that leave no training data",
+     own(lambda c: c["datasets"].update(own={"kind": "arrays", "path": "rows.csv", "target": "label",
+                                             "val_size": 0.9, "test_size": 0.5})),
+     "datasets.own: val_size 0.9 + test_size 0.5 = 1.4 leave no samples for training; allowed: fractions that sum "
+     "to less than 1"),
+    ("placeholder with a conversion",
+     own(lambda c: c.update(sweeps=[command_sweep(command="python train.py --w {width!r} --out {out_dir}")])),
+     "placeholder {width!r} must be a plain name such as {seed}"),
     ("data file missing", own(lambda c: (c["datasets"].update(own={"kind": "arrays", "path": "nowhere.csv",
                                                                      "target": "label"}), sweep(dataset="own")(c))),
      "datasets.own.path: no file nowhere.csv (paths in a study are relative to the directory snakemake runs in"),

@@ -31,6 +31,52 @@ def check_files(config: dict, root: str | Path = ".") -> None:
                 raise ConfigError(f"external[{i}].columns.{target}: {source!r} is not a column of {block['path']}"
                                   f"{did_you_mean(source, header)}; its columns: {', '.join(header)}",
                                   ["external", i, "columns", target])
+        check_derive(block, ["external", i])
+
+
+def check_derive(block: dict, where: list) -> None:
+    """Every `derive` expression parsed and evaluated on one row of ones, before any job: only numbers, mapped (or
+    earlier derived) columns, + - * / ** and the evaluator's functions; never Python (scalinglab.fitting.table)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({column: [1.0] for column in block.get("columns") or {}})
+    for target, expression in (block.get("derive") or {}).items():
+        frame[target] = derive(frame, target, expression, [*where, "derive", target])
+
+
+class _Columns:
+    """A DataFrame as the derive evaluator reads a table: `column in`, `numeric(column)`, `columns`, `index`."""
+
+    def __init__(self, frame):
+        self.frame, self.columns, self.index = frame, list(frame.columns), frame.index
+
+    def __contains__(self, column) -> bool:
+        return column in self.frame
+
+    def __getitem__(self, column):
+        return self.frame[column]
+
+    def numeric(self, column):
+        import pandas as pd
+
+        values = pd.to_numeric(self.frame[column], errors="coerce")
+        return None if values.isna().gt(self.frame[column].isna()).any() else values.to_numpy(dtype=float)
+
+
+def derive(frame, target: str, expression: str, where: list):
+    """The column `target = expression` over `frame`'s columns, by the safe arithmetic evaluator (the one `scalinglab
+    fit --derive` uses); a ConfigError at `where` names the expression and what is allowed."""
+    from .config.validate import key_path
+    from .fitting.errors import FitInputError
+    from .fitting.table import evaluate, parse_derive
+
+    spec = f"{target}={expression}"
+    try:
+        name, tree, quoted = parse_derive(spec)
+        return evaluate(tree, _Columns(frame), spec, quoted)
+    except FitInputError as error:
+        reason = str(error).removeprefix(f"--derive {spec!r}: ")
+        raise ConfigError(f"{key_path(where)}: {expression!r}: {reason}", where) from None
 
 
 def load_block(block: dict):
@@ -50,10 +96,7 @@ def load_block(block: dict):
     frame = pd.DataFrame({target: pd.to_numeric(raw[source], errors="coerce") if target not in ("size_label",)
                           else raw[source].astype(str) for target, source in mapping.items()})
     for target, expression in (block.get("derive") or {}).items():
-        try:
-            frame[target] = frame.eval(expression, engine="python")
-        except Exception as error:  # a bad expression names itself
-            raise ConfigError(f"external data {block['name']!r}: derive {target}: {expression!r}: {error}") from None
+        frame[target] = derive(frame, target, expression, ["derive", target])
     name = block["name"]
     frame.insert(0, "sweep", name)
     frame["dataset"] = block.get("dataset", name)
@@ -160,6 +203,35 @@ def check_targets(config: dict, root: str | Path = ".") -> None:
         if len(rows) == len(frame):
             raise ConfigError(f"{key_path(where)}: {target['match']} matches every row; nothing is left to fit",
                               where)
+
+
+def check_ladder_points(config: dict, root: str | Path = ".") -> None:
+    """Before any work: each external block's ladder (its rows less those its targets hold out and those
+    drop_largest marks) gives every law of its fit as many distinct x points as the law has parameters."""
+    from .config.study import fit_settings
+    from .config.validate import key_path
+    from .laws import LAWS
+
+    for i, block in enumerate(config.get("external") or []):
+        settings = fit_settings(config, block["name"])
+        x = [c.strip() for c in str(settings["x"]).split(",") if c.strip()]
+        ladder, held_out = ladder_and_targets(config, {**block, "path": str(Path(root) / block["path"])})
+        usable = ladder[ladder["status"] == "ok"]
+        columns = [c for c in x if c in usable]
+        points = len(usable[columns].dropna().drop_duplicates()) if columns else len(usable)
+        for law in settings["laws"]:
+            need = LAWS[law].n_params
+            if points >= need:
+                continue
+            held = sum(len(rows) for rows in held_out.values())
+            dropped = int((ladder["status"] == "excluded").sum())
+            removed = ([f"{held} row(s) held out by target(s) {', '.join(held_out)}"] if held else []) + \
+                ([f"{dropped} row(s) dropped by drop_largest"] if dropped else [])
+            where = ["external", i, "drop_largest"] if dropped and not held else ["external", i]
+            raise ConfigError(f"{key_path(where)}: law {law!r} has {need} parameters but external data "
+                              f"{block['name']!r} leaves its ladder {points} distinct point(s) in x = "
+                              f"{', '.join(x)}{' after ' + ' and '.join(removed) if removed else ''}; hold out "
+                              "fewer rows, or fit a law with fewer parameters (scalinglab laws)", where)
 
 
 def target_point(config: dict, target: dict, root: str | Path = ".") -> dict:

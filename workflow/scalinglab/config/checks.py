@@ -162,13 +162,49 @@ def _check_user_dataset(name: str, params: dict, dataset) -> None:
         if dataset.kind == "arrays" and path.suffix != ".npz" and not merged.get("target"):
             raise ConfigError(f"datasets.{name}: a table ({path.suffix}) needs `target:`, the column to predict "
                               "(and optionally `features:`, the input columns; default: all others)", where)
+        if dataset.kind == "arrays" and path.suffix != ".npz":
+            _check_table_columns(name, path, merged)
+        _check_split_fractions(name, merged)
         return
+    _check_split_fractions(name, merged)
     reference = merged["function"] if dataset.kind == "python" else name
     at = [*where, "function"] if dataset.kind == "python" else where
     try:
         plugins.check(reference, user.GROUP, contract=user.PYTHON_CONTRACT, keywords=list(merged["params"] or {}))
     except plugins.UserCodeError as error:
         raise ConfigError(f"{key_path(at)}: {error}", at) from None
+
+
+def _check_table_columns(name: str, path: Path, params: dict) -> None:
+    """The target and feature columns a table names are in its header (read alone, not the data)."""
+    if path.suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            header = list(pq.read_schema(path).names)
+        except Exception as error:  # pyarrow raises several types for a file that is not parquet
+            raise ConfigError(f"datasets.{name}.path: {path} is not a parquet file: {error}",
+                              ["datasets", name, "path"]) from None
+    else:
+        import csv
+
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            header = next(csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ","), [])
+    wanted = [("target", params["target"])] + [(f"features[{k}]", c) for k, c in enumerate(params["features"] or [])]
+    for key, column in wanted:
+        if column not in header:
+            at = ["datasets", name, key.split("[")[0]]
+            raise ConfigError(f"datasets.{name}.{key}: {column!r} is not a column of {path}"
+                              f"{did_you_mean(column, header)}; its columns: {', '.join(header) or 'none'}", at)
+
+
+def _check_split_fractions(name: str, params: dict) -> None:
+    """val_size and test_size given as fractions of the samples leave some for training."""
+    fractions = {key: params[key] for key in ("val_size", "test_size") if params.get(key) is not None}
+    if len(fractions) == 2 and all(value < 1 for value in fractions.values()) and sum(fractions.values()) >= 1:
+        raise ConfigError(f"datasets.{name}: val_size {fractions['val_size']} + test_size {fractions['test_size']} "
+                          f"= {sum(fractions.values()):g} leave no samples for training; allowed: fractions that "
+                          "sum to less than 1 (or counts of samples)", ["datasets", name])
 
 
 def check_sweeps(config: dict) -> None:
@@ -526,7 +562,7 @@ def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[
     """External CSVs that exist and have their columns (and the rows their targets match), targets whose x is known
     before they train, names the file system can hold (each path component, and the longest whole path), then
     warnings."""
-    from ..external import check_files
+    from ..external import check_files, check_ladder_points
     from ..external import check_targets as check_external_targets
     from .paths import StudyPaths
     from .targets import check_target_points
@@ -534,6 +570,7 @@ def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[
     root = Path(root).resolve()
     check_files(config, root)
     check_external_targets(config, root)
+    check_ladder_points(config, root)
     check_target_points(config, specs)
     name_max = os.pathconf(root, "PC_NAME_MAX")
     path_max = os.pathconf(root, "PC_PATH_MAX")
@@ -542,9 +579,10 @@ def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[
     for spec in specs:
         for component in spec["run_path"].split("/"):
             if len(component.encode()) > name_max:
-                raise ConfigError(f"sweep {spec['sweep']!r}: the path component {component[:40]!r}... of run "
+                what, at = _named_by(config, spec, component)
+                raise ConfigError(f"{key_path(at)}: the path component {component[:40]!r}... of run "
                                   f"{spec['run_path'][:60]!r}... is {len(component.encode())} bytes; this file system "
-                                  f"allows {name_max}: shorten the sweep name or the size keys", ["sweeps"])
+                                  f"allows {name_max}: shorten {what}", at)
         for path in (paths.run_file(spec["run_path"]), f"{paths.logs}/train/{spec['run_path']}.log"):
             longest = max(longest, path, key=len)
     if len(config["study"].encode()) > name_max:
@@ -555,6 +593,18 @@ def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[
         raise ConfigError(f"the longest path of the study, {longest[:80]!r}..., is {whole} bytes under {root}; this "
                           f"file system allows {path_max - 1}: shorten the study or sweep names", ["study"])
     return fit_column_warnings(config) + runtime_warnings(specs)
+
+
+def _named_by(config: dict, spec: dict, component: str) -> tuple[str, list]:
+    """(what to shorten, its key path) for a component of a run's path: a target's name, the sweep's name, or (the
+    rest) the sweep's size keys and budget label."""
+    if spec.get("target") == component:
+        i = next(i for i, target in enumerate(config.get("targets") or []) if target["name"] == component)
+        return "the target's name", ["targets", i, "name"]
+    i = next(i for i, sweep in enumerate(config.get("sweeps") or []) if sweep["name"] == spec["sweep"])
+    if component == spec["sweep"]:
+        return "the sweep's name", ["sweeps", i, "name"]
+    return "the size keys or values", ["sweeps", i, "sizes"]
 
 
 def runtime_warnings(specs: list[dict]) -> list[str]:

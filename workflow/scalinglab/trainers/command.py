@@ -56,7 +56,9 @@ def template_fields(command: str) -> list[str]:
         if field is None:
             continue
         if not field.isidentifier() or spec or conversion:
-            raise ValueError(f"command {command!r}: placeholder {{{field}}} must be a plain name such as {{seed}}")
+            written = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValueError(f"command {command!r}: placeholder {written} must be a plain name such as {{seed}} "
+                             "(no conversion, format spec, attribute or index: values are passed as shell-quoted text)")
         names.append(field)
     return names
 
