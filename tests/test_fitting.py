@@ -612,3 +612,21 @@ def test_many_rows_refit_from_one_newton_step_to_the_same_intervals(monkeypatch)
     for name, (lo, hi) in full.intervals.items():
         assert fast.intervals[name] == pytest.approx([lo, hi], abs=0.02 * (hi - lo)), name
     assert fast.diagnostics["bootstrap_not_converged"] == 0
+
+
+def test_approach_2_keeps_a_sparse_isoflop_design_and_still_has_intervals(monkeypatch):
+    """Three sizes per budget and one seed (a study that fits on 2 cores): resampling runs within a budget would
+    leave fewer than 3 distinct sizes most of the time; the residual bootstrap keeps the design."""
+    import report_synthetic
+    from report_synthetic import grid_ladder
+
+    monkeypatch.setattr(report_synthetic, "ISO_TOKENS_PER_PARAM", (3.0, 60.0))
+    runs = grid_ladder(seeds=(0,))
+    result = fit(runs, "chinchilla", ["n_params", "tokens_seen"], "final_val_loss", bootstrap=300,
+                 backtest_holdouts=[])
+    two = result.approaches["approach2"]
+    assert two["n_budgets"] == 3 and all(b["n_points"] == 3 for b in two["budgets"])
+    assert [r["C"] for r in two["refused"]] == [3e16]  # two sizes: no parabola, named
+    assert two["bootstrap"]["n_used"] > 0.9 * 300 and "observation noise" in two["bootstrap"]["method"]
+    lo, hi = two["interval"]["a"]
+    assert lo < 0.28 / 0.62 < hi and result.approaches["verdict"]["agree"] is True

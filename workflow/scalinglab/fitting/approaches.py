@@ -2,8 +2,9 @@
 
 Approach 2 (IsoFLOP profiles): per compute budget a parabola of the loss in log N; its vertex is that budget's
 compute-optimal size; log N_opt = log k + a log C over the budgets with an interior minimum, D_opt = C / (6 N_opt).
-Its intervals resample the runs within each budget (every budget keeps its count), refit every parabola and the
-power law; a resample whose parabola opens downward at some budget is dropped (counted in `n_used`).
+Its intervals keep the design (each budget's sizes) and redraw every run's loss about its parabola with the pooled
+log residual noise (`_draws`), refitting every parabola and the power law; a draw whose parabola opens downward at
+some budget is dropped (counted in `n_used`).
 
 Approach 3 (a parametric law with a closed-form allocation, e.g. chinchilla): a = beta / (alpha + beta), and N_opt,
 D_opt, tokens per parameter at each budget, from the fit and its bootstrap draws (`compute_optimal`).
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .allocation import MIN_SIZES, isoflop
+from .allocation import isoflop
 from .bootstrap import interval
 from .errors import FitInputError
 
@@ -44,14 +45,15 @@ def compare(result, size: np.ndarray, loss: np.ndarray, compute: np.ndarray, com
         return {"approach2": {"skipped": str(error)}, "verdict": {"agree": None, "text": str(error)}}
     iso.update(compute=compute_name, size=result.x[0], loss=result.y)
     cs = sorted({float(b["C"]) for b in iso["budgets"] + iso["refused"]} | {float(c) for c in budgets or []})
-    two = _approach2(iso, size, loss, compute, cs, bootstrap, seed, ci)
+    two = _approach2(iso, size, loss, compute, cs, bootstrap, seed, ci,
+                     (result.observation_noise or {}).get("sigma"))
     three = _approach3(result, cs)
     rows = _table(two, three, cs)
     return {"ci": ci, "compute": cs, "approach2": two, "approach3": three, "table": rows,
             "verdict": _verdict(rows, two, three)}
 
 
-def _approach2(iso, size, loss, compute, cs, bootstrap, seed, ci) -> dict:
+def _approach2(iso, size, loss, compute, cs, bootstrap, seed, ci, fallback_sigma=None) -> dict:
     out = {"compute": iso["compute"], "size": iso["size"], "loss": iso["loss"],
            "n_runs": int(size.size), "n_budgets": len(iso["budgets"]),
            "budgets": [_drawn(b) for b in iso["budgets"]], "refused": [_drawn(r) for r in iso["refused"]],
@@ -60,8 +62,7 @@ def _approach2(iso, size, loss, compute, cs, bootstrap, seed, ci) -> dict:
         out["skipped"] = (f"{len(iso['budgets'])} compute budget(s) with an interior minimum; the power law needs 2"
                           + "".join(f"; C={r['C']:.3g}: {r['why']}" for r in iso["refused"]))
         return out
-    a_draws, logk_draws, n_used = _draws(iso, size, loss, compute, bootstrap, seed)
-    out["bootstrap"] = {"n": int(bootstrap), "n_used": n_used}
+    a_draws, logk_draws, out["bootstrap"] = _draws(iso, size, loss, compute, bootstrap, seed, fallback_sigma)
     out["interval"]["a"] = interval(a_draws, ci)
     for c in cs:
         n_opt = iso["k"] * c ** iso["a"]
@@ -73,42 +74,57 @@ def _approach2(iso, size, loss, compute, cs, bootstrap, seed, ci) -> dict:
     return out
 
 
-def _draws(iso, size, loss, compute, bootstrap, seed):
-    """(a, log k) of `bootstrap` resamples of the runs within each budget, and how many resamples were usable."""
-    if not bootstrap:
-        return np.empty(0), np.empty(0), 0
+def _draws(iso, size, loss, compute, bootstrap, seed, fallback_sigma=None):
+    """(a, log k) of `bootstrap` draws, how many were usable, and how they were drawn. The design is kept (the
+    sizes trained at each budget are the researcher's choice, and an IsoFLOP budget often holds 3 or 4 of them: a
+    resample of its runs would mostly lack the 3 distinct sizes a parabola needs): every run's loss is redrawn as its
+    parabola's value times exp(sigma z), sigma the pooled log residual of the parabolas (or, with fewer than 3 degrees
+    of freedom left, the parametric fit's observation noise), and every parabola and the power law are refitted."""
     from .prepare import levels
 
-    rng = np.random.default_rng([int(seed), 22])
+    info = {"n": int(bootstrap), "n_used": 0, "method": None, "sigma": None}
+    if not bootstrap:
+        return np.empty(0), np.empty(0), info
     level = levels(compute)
     members = [np.flatnonzero(level == b["level"]) for b in iso["budgets"]]
-    vertices = np.stack([_resampled_vertices(size[m], loss[m], bootstrap, rng) for m in members], axis=1)
+    fitted = [np.polyval(b["coef"], np.log(size[m])) for b, m in zip(iso["budgets"], members)]
+    resid = np.concatenate([np.log(loss[m] / f) for m, f in zip(members, fitted)])
+    dof = sum(m.size - 3 for m in members)
+    if dof >= 3 and np.all(np.isfinite(resid)):
+        sigma, info["method"] = float(np.sqrt(np.sum(resid**2) / dof)), (
+            f"residual bootstrap, design kept: sigma from the parabolas' pooled log residuals ({dof} dof)")
+    elif fallback_sigma:
+        sigma, info["method"] = float(fallback_sigma), (
+            f"residual bootstrap, design kept: sigma from the parametric fit's observation noise (the parabolas "
+            f"leave {dof} dof)")
+    else:
+        info["method"] = f"none: the parabolas leave {dof} dof and there is no observation noise to borrow"
+        return np.empty(0), np.empty(0), info
+    info["sigma"] = sigma
+    rng = np.random.default_rng([int(seed), 22])
+    vertices = np.stack([_vertices(size[m], f, sigma, bootstrap, rng) for m, f in zip(members, fitted)], axis=1)
     usable = np.all(np.isfinite(vertices), axis=1)
     log_c = np.log([b["C"] for b in iso["budgets"]])
     centred = log_c - log_c.mean()
     a = (vertices[usable] - vertices[usable].mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
     log_k = vertices[usable].mean(axis=1) - a * log_c.mean()
-    return a, log_k, int(usable.sum())
+    info["n_used"] = int(usable.sum())
+    return a, log_k, info
 
 
-def _resampled_vertices(n, loss, draws, rng) -> np.ndarray:
-    """log N at the vertex of the parabola refitted to each of `draws` resamples of one budget's runs (NaN where
-    it opens downward or the resample holds fewer than MIN_SIZES sizes), in chunks of CHUNK_VALUES values."""
+def _vertices(n, fitted, sigma, draws, rng) -> np.ndarray:
+    """log N at the vertex of the parabola refitted to `draws` redraws of one budget's losses (fitted x exp(sigma z))
+    on its fixed sizes, NaN where it opens downward: one least-squares solve for all, in chunks of CHUNK_VALUES."""
     u, out = np.log(n), np.empty(draws)
+    design = np.stack([u * u, u, np.ones_like(u)], axis=1)  # np.polyfit's order
+    solve = np.linalg.pinv(design)  # (3, n): the fixed design's least-squares map
     chunk = max(1, CHUNK_VALUES // max(u.size, 1))
     for lo in range(0, draws, chunk):
-        pick = rng.integers(0, u.size, size=(min(chunk, draws - lo), u.size))
-        uu, yy = u[pick], loss[pick]
-        design = np.stack([np.ones_like(uu), uu, uu * uu], axis=-1)  # (B, n, 3)
-        gram = np.einsum("bni,bnj->bij", design, design)
-        rhs = np.einsum("bni,bn->bi", design, yy)
+        count = min(chunk, draws - lo)
+        y = fitted[None, :] * np.exp(sigma * rng.standard_normal((count, u.size)))
+        coef = y @ solve.T  # (count, 3)
         with np.errstate(all="ignore"):
-            ok = np.linalg.cond(gram) < 1e12
-            coef = np.full(rhs.shape, np.nan)
-            coef[ok] = np.linalg.solve(gram[ok], rhs[ok][..., None])[..., 0]
-            vertex = np.where(coef[:, 2] > 0, -coef[:, 1] / (2 * coef[:, 2]), np.nan)
-        distinct = np.array([np.unique(row).size for row in uu]) if u.size <= 64 else np.full(len(uu), MIN_SIZES)
-        out[lo : lo + len(uu)] = np.where(distinct >= MIN_SIZES, vertex, np.nan)
+            out[lo : lo + count] = np.where(coef[:, 0] > 0, -coef[:, 1] / (2 * coef[:, 0]), np.nan)
     return out
 
 

@@ -173,6 +173,7 @@ def _isoflop(sweep, one_d, two_d):
         "n_runs": two["n_runs"], "compute": two["compute"], "law": fit.law, "ci": record.get("ci", fit.result.ci),
         "refused": [f"C={r['C']:.3g}: {r['why']}" for r in two["refused"]],
         "skipped": two.get("skipped"), "n_bootstrap": (two.get("bootstrap") or {}).get("n_used", 0),
+        "bootstrap_method": (two.get("bootstrap") or {}).get("method"),
         "approach3": None if three.get("skipped") else {"law": three["law"], "n_runs": three["n_runs"],
                                                         "n_bootstrap": three["n_bootstrap"]},
         "rows": [_approach_row(row) for row in record.get("table") or []],
