@@ -152,6 +152,14 @@ CASES = [
      mutated(lambda c: c.update(targets=[{"name": LONG_NAME, "sweep": "iris_width", "size": {"width": 64},
                                           "budget": 90}])),
      "targets[0].name: the path component 'ssssssss"),
+    ("a law listed twice", mutated(lambda c: c["fit"].update(laws=["power", "power"])),
+     "fit.laws[1]: law 'power' is listed twice (also laws[0]); each law is fitted once"),
+    ("sizes that resolve to one model",
+     mutated(sweep(sizes=[{"target_params": 1}, {"target_params": 2}, {"target_params": 3}])),
+     "sweeps[0].sizes[1]: {'target_params': 2} resolves to the same model as sizes[0] ({'target_params': 1}), "
+     "width 1, depth 1 with 11 parameters: its runs would repeat that size's"),
+    ("absurd memory request", mutated(sweep(resources={"mem_mb": 10**15})),
+     "sweeps[0].resources.mem_mb: 1000000000000000 is greater than the maximum of 100000000"),
     ("YAML syntax error", "study: x\nsweeps:\n  - name: [unclosed\n", ":4:1: not valid YAML"),
     ("not a mapping", "- just\n- a list\n", "a study file holds a mapping of keys (study, sweeps, ...); not a list"),
     ("empty file", "", "a study file holds a mapping of keys (study, sweeps, ...); it is empty"),
@@ -245,6 +253,17 @@ USER_CASES = [
                                                                           "match": {"N": 1e7}}]},
      "external[0]: law 'saturating_power' has 3 parameters but external data 'chin' leaves its ladder 2 distinct "
      "point(s) in x = n_params after 4 row(s) held out by target(s) a, b; hold out fewer rows"),
+    ("command without {out_dir} or {spec}",
+     own(lambda c: c.update(sweeps=[command_sweep(command="python train.py --width {width}")])),
+     "sweeps[0].command: 'python train.py --width {width}' has neither {out_dir} nor {spec}: the command must write "
+     "its metrics.json into {out_dir}"),
+    ("command that ignores a size key",
+     own(lambda c: c.update(sweeps=[command_sweep(command="python train.py --out {out_dir}")])),
+     "sweeps[0].command: 'python train.py --out {out_dir}' uses neither {width} nor {spec}, but width varies between "
+     "runs (sizes): those runs would be identical"),
+    ("command that ignores a grid key",
+     own(lambda c: c.update(sweeps=[command_sweep(grid={"lr": [0.1, 0.2]})])),
+     "uses neither {lr} nor {spec}, but lr varies between runs (grid.lr): those runs would be identical"),
     ("table without its target column",
      own(lambda c: c["datasets"].update(own={"kind": "arrays", "path": "rows.csv", "target": "labell"})),
      "datasets.own.target: 'labell' is not a column of rows.csv (did you mean 'label'?); its columns: x, y, label"),

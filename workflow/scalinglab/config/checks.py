@@ -84,6 +84,9 @@ def check_laws(config: dict) -> None:
 
     for where, _, laws in fit_sources(config):
         for i, law in enumerate(laws):
+            if law in laws[:i]:
+                raise ConfigError(f"{key_path([*where, 'laws', i])}: law {law!r} is listed twice (also "
+                                  f"laws[{laws.index(law)}]); each law is fitted once", [*where, "laws", i])
             if law not in LAWS:
                 raise ConfigError(f"{key_path([*where, 'laws', i])}: unknown law {law!r}{did_you_mean(law, LAWS)}; "
                                   f"known laws: {', '.join(LAWS)} (scalinglab laws describes them)",
@@ -350,6 +353,38 @@ def _check_command_sweep(sweep: dict, where: list) -> None:
         except ValueError as error:
             at = _clash(sweep, where, j, set(RESERVED) | set(architecture)) or [*where, "command"]
             raise ConfigError(f"{key_path(at)}: {error}", at) from None
+    _check_command_distinguishes_runs(sweep, where)
+
+
+def _check_command_distinguishes_runs(sweep: dict, where: list) -> None:
+    """A command writes where its run's results go ({out_dir}, or reads {spec}, the run's spec file beside them),
+    and, without {spec}, is told everything that varies between runs: runs it cannot tell apart train the same."""
+    from ..trainers.command import template_fields
+
+    try:
+        fields = set(template_fields(sweep["command"]))
+    except ValueError:
+        return  # a malformed template: the placeholder check names it
+    at = [*where, "command"]
+    if not fields & {"out_dir", "spec"}:
+        raise ConfigError(f"{key_path(at)}: {sweep['command']!r} has neither {{out_dir}} nor {{spec}}: the command "
+                          "must write its metrics.json into {out_dir} (the run's folder, where {spec} also lies)", at)
+    if "spec" in fields:
+        return
+    varying = {key: f"grid.{key}" for key in sweep.get("grid") or {}}
+    for size in sweep["sizes"]:
+        for key in size:
+            if len({canonical_json(s.get(key, sweep["architecture"].get(key))) for s in sweep["sizes"]}) > 1:
+                varying.setdefault(key, "sizes")
+    if len(sweep.get("budgets") or sweep.get("compute_budgets") or []) > 1:
+        varying.setdefault("budget", "budgets")
+    if len(sweep["seeds"]) > 1:
+        varying.setdefault("seed", "seeds")
+    unused = [key for key in varying if key not in fields]
+    if unused:
+        raise ConfigError(f"{key_path(at)}: {sweep['command']!r} uses neither {{{unused[0]}}} nor {{spec}}, but "
+                          f"{unused[0]} varies between runs ({varying[unused[0]]}): those runs would be identical; "
+                          f"pass it, e.g. --{unused[0]} {{{unused[0]}}}, or read the run's spec file {{spec}}", at)
 
 
 def _clash(sweep: dict, where: list, j: int, taken: set) -> list | None:
@@ -426,7 +461,7 @@ def _check_sizes_resolve(sweep: dict, where: list, meta: dict | None) -> None:
     is reported there. A user family, or a command, resolves its sizes itself."""
     from .. import models
 
-    seen, errors = {}, []
+    seen, errors, models_seen = {}, [], {}
     for j, size in enumerate(sweep["sizes"]):
         key = canonical_json(size)
         if key in seen:
@@ -439,6 +474,11 @@ def _check_sizes_resolve(sweep: dict, where: list, meta: dict | None) -> None:
             resolved = models.resolve(sweep["model"], {**sweep["architecture"], **size}, meta)
             n_params, _ = models.count_params(sweep["model"], resolved)
             errors.append(None if n_params >= 1 else "resolves to a model without parameters")
+            same = models_seen.setdefault(canonical_json(resolved), j)
+            if same != j and n_params >= 1:
+                errors[-1] = (f"{size} resolves to the same model as sizes[{same}] ({sweep['sizes'][same]}), "
+                              f"{_resolved_words(sweep['model'], resolved)} with {n_params} parameters: its runs would "
+                              "repeat that size's; give sizes that differ once resolved")
         except KeyError as error:  # a shape of the data the family needs and this data has not
             errors.append(_missing_shape(sweep, error.args[0]))
         except ValueError as error:
@@ -449,6 +489,11 @@ def _check_sizes_resolve(sweep: dict, where: list, meta: dict | None) -> None:
     if failed:
         j, message = failed[0]
         raise ConfigError(f"{key_path([*where, 'sizes', j])}: {message}", [*where, "sizes", j])
+
+
+def _resolved_words(model: str, resolved: dict) -> str:
+    keys = {"gpt": ("d_model", "n_layer", "n_head"), "mlp": ("width", "depth")}.get(model, tuple(resolved))
+    return ", ".join(f"{key} {resolved[key]}" for key in keys if key in resolved)
 
 
 # What each shape of the data a built-in family sizes itself by means.
