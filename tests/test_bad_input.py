@@ -488,3 +488,30 @@ def test_plan_refuses_bad_arguments(arguments, message, ladder_fit, monkeypatch,
     path = write(config, ladder_fit)
     assert cli_main(["plan", str(path), "--target", "big", *arguments]) == 2
     assert one_error_line(capsys.readouterr().err, message).startswith("scalinglab plan: error: ")
+
+
+FIT_COMMAND_CASES = [
+    (["fit", "dupcol.csv", "--x", "n_params", "--y", "final_val_loss"],
+     "scalinglab fit: error: dupcol.csv: the header names column 'final_val_loss' twice (columns 2 and 3); rename "
+     "one"),
+    (["fit", "runs.csv", "--law", "isoflop,power"],
+     "scalinglab fit: error: --law isoflop,power: isoflop (approach 2: parabolas per compute budget) is not a law to "
+     "rank with others"),
+    (["fit", "runs.csv", "--law", "saturating_power", "--x", "n_params", "--y", "final_val_loss", "--compute", "1e9"],
+     "scalinglab fit: error: --compute: the compute-optimal allocation splits C between N and D: a two-input law"),
+    (["fit", "runs.csv", "--law", "saturating_power", "--x", "n_params", "--y", "final_val_loss", "--envelope",
+      "final_val_loss"], "scalinglab fit: error: --envelope final_val_loss: 'final_val_loss' is the fit's y column"),
+    (["predict", "fit.json", "--at", "n_params=5e4,tokens=1e9"],
+     "scalinglab predict: error: 'tokens' is not an x of this fit: its x column(s) n_params (law input(s) x)"),
+    (["predict", "iso_fit.json", "--at", "N=5e4"],
+     "scalinglab predict: error: fit file iso_fit.json is an approach-2 IsoFLOP fit (scalinglab fit --law isoflop)"),
+]
+
+
+@pytest.mark.parametrize("arguments, message", FIT_COMMAND_CASES, ids=[c[1][:40] for c in FIT_COMMAND_CASES])
+def test_fit_and_predict_refuse_what_they_would_misread(arguments, message, ladder_fit, monkeypatch, capsys):
+    monkeypatch.chdir(ladder_fit)
+    (ladder_fit / "dupcol.csv").write_text("n_params,final_val_loss,final_val_loss\n1000,3.0,1\n2000,2.8,1\n")
+    (ladder_fit / "iso_fit.json").write_text('{"approach": 2, "method": "isoflop", "compute": "C", "size": "N"}')
+    assert cli_main([*arguments, "--bootstrap", "0"] if arguments[0] == "fit" else arguments) == 2
+    one_error_line(capsys.readouterr().err, message)

@@ -207,10 +207,21 @@ def _isoflop(args) -> int:
 
 
 def run(args) -> int:
+    from ..config import ConfigError
     from ..fitting import fit
 
     if args.law == "isoflop":
         return _isoflop(args)
+    if "isoflop" in [name.strip() for name in args.law.split(",")]:
+        raise ConfigError(f"--law {args.law}: isoflop (approach 2: parabolas per compute budget) is not a law to rank "
+                          "with others; run it on its own, --law isoflop")
+    if args.compute and "," not in args.law and args.law != "all":
+        from ..laws import get_law
+
+        inputs = get_law(args.law).inputs
+        if len(inputs) != 2:
+            raise ConfigError(f"--compute: the compute-optimal allocation splits C between N and D: a two-input law "
+                              f"(e.g. chinchilla); {args.law} takes {len(inputs)} input ({', '.join(inputs)})")
     if "," in args.law or args.law == "all":
         laws = None if args.law == "all" else [name.strip() for name in args.law.split(",") if name.strip()]
         return _compare(args, laws)

@@ -67,6 +67,10 @@ def read_fit_json(path_or_dict) -> dict:
     d = _read(path_or_dict) if isinstance(path_or_dict, (str, Path)) else dict(path_or_dict)
     if not isinstance(d, dict):
         raise FitInputError(f"{_name(path_or_dict)} is not a fit JSON: it holds a {type(d).__name__}")
+    if d.get("method") == "isoflop":
+        raise FitInputError(f"{_name(path_or_dict)} is an approach-2 IsoFLOP fit (scalinglab fit --law isoflop): "
+                            "parabolas per budget and N_opt(C), D_opt(C), not a law to evaluate; predict and plan "
+                            "with the fit of a law, e.g. scalinglab fit --law chinchilla")
     required = ("law", "x", "y") if d.get("status") == "unfittable" else ("law", "params", "x", "y")
     for key in required:
         if key not in d:

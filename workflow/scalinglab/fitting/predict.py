@@ -49,6 +49,10 @@ def parse_point(spec: str, option: str) -> dict:
 
 def map_inputs(values: dict, x_cols, law) -> dict:
     """Accept either the fit's x column names or the law's input names."""
+    unknown = [name for name in values if name not in x_cols and name not in law.inputs]
+    if unknown:
+        raise FitInputError(f"{unknown[0]!r} is not an x of this fit: its x column(s) {', '.join(x_cols)} (law "
+                            f"input(s) {', '.join(law.inputs)}); give a value for each, by either name")
     out = {}
     for col, inp in zip(x_cols, law.inputs):
         if col in values:

@@ -114,6 +114,11 @@ def _envelope(frame, x_cols, y, requested):
     from . import envelope
 
     columns = envelope.grid_columns(frame, requested)
+    fitted = [c for c in columns if c == y or c in x_cols]
+    if fitted:
+        raise FitInputError(f"--envelope {fitted[0]}: {fitted[0]!r} is the fit's {'y' if fitted[0] == y else 'x'} "
+                            "column; the envelope keeps, per (size, budget) cell, the runs of the best value of a grid "
+                            "column (a hyperparameter, e.g. grid_lr), by their mean y")
     if not columns:
         return frame, {}
     result = envelope.envelope(frame, y, columns, envelope.cell_columns(frame, x_cols), size=x_cols[0])

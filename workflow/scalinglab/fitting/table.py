@@ -97,10 +97,10 @@ def read_csv(path: Path, delimiter: str = ",") -> Table:
     names, seen = [], {}
     for i, name in enumerate(header):
         name = name.strip() or f"Unnamed: {i}"
-        if name in seen:  # pandas' names for repeated columns: x, x.1, x.2
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        seen.setdefault(name, 0)
+        if name in seen:  # which of the two a fit would read is a guess: refuse
+            raise FitInputError(f"{path}: the header names column {name!r} twice (columns {seen[name] + 1} and "
+                                f"{i + 1}); rename one")
+        seen[name] = i
         names.append(name)
     width = len(names)
     for line, row in enumerate(body, 2):
