@@ -142,8 +142,9 @@ def fake_records(config_path: Path, workdir: Path) -> tuple[list[dict], Path]:
     return config, paths
 
 
-def downstream(config_path: Path, tmp: Path) -> dict:
-    """Aggregation, one fit and the report of a study's synthetic records, each from the shell: wall and peak RSS."""
+def downstream(config_path: Path, tmp: Path, repeats: int = 1) -> dict:
+    """Aggregation, one fit, the report and the paper figures of a study's synthetic records, each from the shell:
+    wall and peak RSS (aggregation: the best of `repeats`, as the dry runs)."""
     from scalinglab.config import canonical_json, fit_settings, report_config, run_table_config
 
     workdir = tmp / "records"
@@ -151,8 +152,9 @@ def downstream(config_path: Path, tmp: Path) -> dict:
     config, paths = fake_records(config_path, workdir)
     scalinglab = scalinglab_command()
     out = {}
-    out["aggregate"] = run_timed([*scalinglab, "aggregate", "--config-json", canonical_json(run_table_config(config)),
-                                  "--runs-root", paths.runs, "--metrics", paths.metrics, "--curves", paths.curves])
+    aggregate = [*scalinglab, "aggregate", "--config-json", canonical_json(run_table_config(config)), "--runs-root",
+                 paths.runs, "--metrics", paths.metrics, "--curves", paths.curves]
+    out["aggregate"] = min((run_timed(aggregate) for _ in range(repeats)), key=lambda timed: timed[0])
     sweep = config["sweeps"][0]["name"]
     settings = fit_settings(config, sweep)
     fit = str(workdir / "fit.json")
@@ -171,7 +173,7 @@ def downstream(config_path: Path, tmp: Path) -> dict:
 def measure(n_runs: int, tmp: Path, repeats: int, records: bool) -> dict:
     result = dag_ratio(n_runs, tmp, repeats)
     if records:
-        for step, (wall, rss) in downstream(result["config"], tmp).items():
+        for step, (wall, rss) in downstream(result["config"], tmp, repeats).items():
             result[f"{step}_s"], result[f"{step}_gib"] = wall, rss / 2**30
     return result
 
