@@ -515,3 +515,13 @@ def test_fit_and_predict_refuse_what_they_would_misread(arguments, message, ladd
     (ladder_fit / "iso_fit.json").write_text('{"approach": 2, "method": "isoflop", "compute": "C", "size": "N"}')
     assert cli_main([*arguments, "--bootstrap", "0"] if arguments[0] == "fit" else arguments) == 2
     one_error_line(capsys.readouterr().err, message)
+
+
+def test_a_context_far_beyond_the_model_is_a_warning(tmp_path, capsys):
+    config = study()
+    config["datasets"] = {}
+    config["sweeps"][0].update(dataset="shakespeare_char", model="gpt", architecture={"n_layer": 1, "context": 10**6},
+                               sizes=[{"d_model": 8}, {"d_model": 16}, {"d_model": 32}], budgets=[10000])
+    assert cli_main(["sweep", str(write(config, tmp_path))]) == 0
+    assert ("warning: sweeps[0].architecture.context: 1000000 gives size d8 8,000,000 position parameters, "
+            in capsys.readouterr().err)

@@ -637,7 +637,39 @@ def check_runs(config: dict, specs: list[dict], root: str | Path = ".") -> list[
     if whole >= path_max:
         raise ConfigError(f"the longest path of the study, {longest[:80]!r}..., is {whole} bytes under {root}; this "
                           f"file system allows {path_max - 1}: shorten the study or sweep names", ["study"])
-    return fit_column_warnings(config) + runtime_warnings(specs)
+    return fit_column_warnings(config) + context_warnings(config, specs) + runtime_warnings(specs)
+
+
+# A GPT whose position embeddings outnumber the rest of its parameters this many times is mostly a lookup table of
+# positions: a context far beyond what its data and size use (and, beyond a split of the text, runs that fail).
+WARN_POSITION_RATIO = 10.0
+
+
+def context_warnings(config: dict, specs: list[dict]) -> list[str]:
+    """A warning for every GPT sweep whose context gives a size WARN_POSITION_RATIO times more position parameters
+    than the rest of the model."""
+    from .. import resources
+
+    warned, warnings = set(), []
+    for spec in specs:
+        if spec.get("model") != "gpt" or spec["sweep"] in warned:
+            continue
+        try:
+            resolved, counts = resources.sizing(spec)
+        except (ValueError, KeyError):
+            continue  # a size that does not resolve: refused by the study's checks
+        if resolved is None or counts is None:
+            continue
+        positions = resolved["context"] * resolved["d_model"]
+        others = counts[0] - positions
+        if positions > WARN_POSITION_RATIO * max(1, others):
+            warned.add(spec["sweep"])
+            i = next(i for i, sweep in enumerate(config["sweeps"]) if sweep["name"] == spec["sweep"])
+            warnings.append(f"sweeps[{i}].architecture.context: {resolved['context']} gives size {spec['size_label']} "
+                            f"{positions:,} position parameters, {positions / max(1, others):.3g} times the rest of "
+                            "the model; is the context meant to be this long? (a window longer than a split of the "
+                            "text cannot be sampled: such runs fail)")
+    return warnings
 
 
 def _named_by(config: dict, spec: dict, component: str) -> tuple[str, list]:
