@@ -181,6 +181,7 @@ def check_targets(config: dict, root: str | Path = ".") -> None:
     from .config.validate import key_path
 
     blocks = {block["name"]: block for block in config.get("external") or []}
+    taken: dict[str, list] = {}  # block name -> [(target index, the rows it holds out)]
     for i, target in enumerate(config.get("targets") or []):
         if target["sweep"] not in blocks:
             continue
@@ -203,6 +204,11 @@ def check_targets(config: dict, root: str | Path = ".") -> None:
         if len(rows) == len(frame):
             raise ConfigError(f"{key_path(where)}: {target['match']} matches every row; nothing is left to fit",
                               where)
+        shared = next((j for j, other in taken.get(target["sweep"], []) if set(other) & set(rows.index)), None)
+        if shared is not None:
+            raise ConfigError(f"{key_path(where)}: {target['match']} matches rows that targets[{shared}] also holds "
+                              "out; each row is one target's truth: make the matches disjoint", where)
+        taken.setdefault(target["sweep"], []).append((i, list(rows.index)))
 
 
 def check_ladder_points(config: dict, root: str | Path = ".") -> None:

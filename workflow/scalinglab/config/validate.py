@@ -45,6 +45,7 @@ def validate_config(config: dict, source: str | Path | None = None, text: str | 
     from .. import SCHEMA_PATH
 
     try:
+        _check_grid_overrides(config)  # before the schema fills train's defaults: only what the study wrote
         try:
             validate(config, str(SCHEMA_PATH), set_default=True)
         except WorkflowError as error:
@@ -55,6 +56,22 @@ def validate_config(config: dict, source: str | Path | None = None, text: str | 
     except ConfigError as error:
         raise _located(error, source, text) from None
     return config
+
+
+def _check_grid_overrides(config: dict) -> None:
+    """A train key a sweep's grid varies is not also set in its `train` block: the grid's values win, and the
+    train value would be silently ignored."""
+    sweeps = config.get("sweeps") if isinstance(config, dict) else None
+    for i, sweep in enumerate(sweeps if isinstance(sweeps, list) else []):
+        if not isinstance(sweep, dict) or not isinstance(sweep.get("grid"), dict):
+            continue
+        train = sweep.get("train") if isinstance(sweep.get("train"), dict) else {}
+        for key in sweep["grid"]:
+            if key in train:
+                path = ["sweeps", i, "train", key]
+                raise ConfigError(f"{key_path(path)}: {train[key]!r} is never used: the grid varies {key} "
+                                  f"({sweep['grid'][key]}), and each run trains its grid value; leave train.{key} "
+                                  "out", path)
 
 
 def _located(error: ConfigError, source, text) -> ConfigError:
