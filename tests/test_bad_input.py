@@ -423,21 +423,33 @@ def test_a_command_sweeps_own_metric_is_allowed_with_a_warning(user_files, capsy
 
 
 # ----------------------------------------------------------------------------- commands that read a study's results
-@pytest.fixture
-def ladder_fit(tmp_path):
-    """A ladder's metrics.parquet (sweep iris_width) and its saturating_power fit on n_params."""
+@pytest.fixture(scope="module")
+def ladder_files(tmp_path_factory):
+    """A ladder's metrics.parquet (sweep iris_width), the same runs as CSV, and their saturating_power fit on
+    n_params, made once."""
     import numpy as np
     import pandas as pd
 
     from scalinglab.fitting import fit
 
+    folder = tmp_path_factory.mktemp("ladder")
     n = np.repeat(np.geomspace(1e2, 1e4, 4), 2)
     metrics = pd.DataFrame({"sweep": "iris_width", "status": "ok", "n_params": n,
                             "final_val_loss": 0.2 + 5 * n**-0.4})
-    metrics.to_parquet(tmp_path / "metrics.parquet")
-    (tmp_path / "runs.csv").write_text(metrics.to_csv(index=False))
+    metrics.to_parquet(folder / "metrics.parquet")
+    (folder / "runs.csv").write_text(metrics.to_csv(index=False))
     fit(metrics, "saturating_power", "n_params", "final_val_loss", bootstrap=0,
-        backtest_holdouts=[]).save(tmp_path / "fit.json")
+        backtest_holdouts=[]).save(folder / "fit.json")
+    return folder
+
+
+@pytest.fixture
+def ladder_fit(ladder_files, tmp_path):
+    """The ladder's files in a folder of the test's own."""
+    import shutil
+
+    for path in ladder_files.iterdir():
+        shutil.copy(path, tmp_path / path.name)
     return tmp_path
 
 
