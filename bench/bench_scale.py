@@ -35,7 +35,7 @@ from common import growth_exponent, line, run_timed, scalinglab_command  # noqa:
 DAG_GOAL = 1.2  # snakemake -n at 10,000 runs, against the floor
 AGGREGATE_GOAL_S = 3.0  # 10,000 run records
 MEMORY_GOAL_GIB = 2.0  # aggregate, fit, report and paper figures at 10,000 runs
-FIGURES_GOAL_S = 60.0  # the report and the paper figures of 10,000 runs
+FIGURES_GOAL_S = 60.0  # the paper figures of 10,000 runs (bench_fit times the report)
 COMMAND = "python bench/bench_scale.py"
 
 FLOOR = '''
@@ -197,9 +197,9 @@ def lines(mode: str) -> list:
     ten = results[10_000]
     rows.append(line(f"aggregate {ten['runs']:,} run records (`scalinglab aggregate`, from the shell)",
                      ten["aggregate_s"], "s", "<=", AGGREGATE_GOAL_S, command=COMMAND))
-    for step in ("report", "paper-figures"):
-        rows.append(line(f"`scalinglab {step}` of {ten['runs']:,} runs (from the shell)", ten[f"{step}_s"], "s",
-                         "<=", FIGURES_GOAL_S, command=COMMAND))
+    # the report's own line (every sweep fitted, as the workflow does) is bench_fit's
+    rows.append(line(f"`scalinglab paper-figures` of {ten['runs']:,} runs (from the shell)", ten["paper-figures_s"],
+                     "s", "<=", FIGURES_GOAL_S, command=COMMAND))
     for step in ("aggregate", "fit", "report", "paper-figures"):
         rows.append(line(f"peak memory of `scalinglab {step}` at {ten['runs']:,} runs", ten[f"{step}_gib"], "GiB",
                          "<=", MEMORY_GOAL_GIB, command=COMMAND))
