@@ -135,6 +135,9 @@ CASES = [
                                                        c["sweeps"][0].update(compute_budgets=["2e10"]))),
      "sweeps[0].compute_budgets[0]: '2e10' is not of type 'number'; YAML reads 2e10 as text (a number in exponent "
      "form needs a '.' and a signed exponent): write 2.0e+10"),
+    ("a whole number YAML reads as text", mutated(sweep(budgets=["9e1"])),
+     "sweeps[0].budgets[0]: '9e1' is not of type 'integer'; YAML reads 9e1 as text (a number in exponent form needs "
+     "a '.' and a signed exponent): write 90"),
     ("duplicate YAML key", "study: x\ndevice: cpu\ndevice: cuda\nsweeps: []\n",
      ":3:1: not valid YAML: the key 'device' is given twice in one mapping (lines 2 and 3); YAML would keep only "
      "the last: remove one"),

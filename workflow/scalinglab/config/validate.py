@@ -160,8 +160,9 @@ def _number_hint(problem) -> str:
     except ValueError:
         return ""
     if "e" in problem.instance.lower() and math.isfinite(value):
+        spelled = f"{int(value)}" if "integer" in wanted and value.is_integer() else yaml_float(value)
         return (f"; YAML reads {problem.instance} as text (a number in exponent form needs a '.' and a signed "
-                f"exponent): write {yaml_float(value)}")
+                f"exponent): write {spelled}")
     return f"; YAML reads {problem.instance!r} as text: write the number without quotes"
 
 
