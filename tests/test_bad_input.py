@@ -182,6 +182,7 @@ USER_FILES = {
                  "family.count_params = lambda architecture, meta: 'lots'\n",
     "words.txt": "the scaling law of small models predicts large ones\n" * 20,
     "rows.csv": "x,y,label\n1,2,a\n",
+    "empty.txt": "",
     "ladder.csv": "N,loss\n" + "".join(f"{n},{1 + 10 * n ** -0.3}\n" for n in (1e6, 3e6, 1e7, 3e7) for _ in (0, 1)),
 }
 
@@ -275,6 +276,8 @@ USER_CASES = [
       "targets": [{"name": "a", "sweep": "chin", "match": {"N": 3e7}}, {"name": "b", "sweep": "chin",
                                                                           "match": {"loss": 1 + 10 * 3e7 ** -0.3}}]},
      "matches rows that targets[0] also holds out; each row is one target's truth: make the matches disjoint"),
+    ("empty text file", own(lambda c: c["datasets"].update(own={"kind": "text", "path": "empty.txt"})),
+     "datasets.own.path: empty.txt is empty; a text dataset needs text to train on"),
     ("table without its target column",
      own(lambda c: c["datasets"].update(own={"kind": "arrays", "path": "rows.csv", "target": "labell"})),
      "datasets.own.target: 'labell' is not a column of rows.csv (did you mean 'label'?); its columns: x, y, label"),

@@ -159,6 +159,9 @@ def _check_user_dataset(name: str, params: dict, dataset) -> None:
         if not path.is_file():
             raise ConfigError(f"datasets.{name}.path: no file {path} (paths in a study are relative to the directory "
                               f"snakemake runs in, here {Path.cwd()})", [*where, "path"])
+        if path.stat().st_size == 0:
+            raise ConfigError(f"datasets.{name}.path: {path} is empty; a {dataset.kind} dataset needs "
+                              f"{'text' if dataset.kind == 'text' else 'rows'} to train on", [*where, "path"])
         if dataset.kind == "arrays" and path.suffix not in user.ARRAY_SUFFIXES:
             raise ConfigError(f"datasets.{name}.path: {path} is not an .npz, .csv, .tsv or .parquet file",
                               [*where, "path"])
