@@ -18,21 +18,36 @@ CHINCHILLA_CSV = REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv"
 HOSTILE = '<script>alert("x")</script>&$\\x$'
 
 
-def render(tmp_path, study, **extra) -> str:
+def render(tmp_path, study, scorecard: dict | None = None) -> str:
     from scalinglab.cli import main
 
     out = tmp_path / "reports" / "report.html"
     argv = ["report", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]),
             "--fits", *map(str, study["fits"]), "--config-json", json.dumps(study["config"]), "--out", str(out)]
+    if scorecard is not None:
+        path = tmp_path / "scorecard.json"
+        path.write_text(json.dumps(scorecard))
+        argv += ["--scorecard", str(path)]
     assert main(argv) == 0
     return out.read_text()
+
+
+# A target's scores as `scalinglab score` writes them: the loss and its two-step accuracy (the report only draws them).
+SCORECARD = {"targets": {"big": {
+    "sweep": "width", "law": "saturating_power", "y": "final_val_loss", "prediction": 1.97, "truth": 2.0,
+    "confidence_interval": [1.9, 2.02], "prediction_interval": [1.88, 2.05], "relative_error": -0.015,
+    "in_prediction_interval": True, "in_confidence_interval": True, "n_runs": 1, "n_ladder_runs": 14,
+    "predicted_at": "2026-11-28T20:00:00Z", "grid_choice": {},
+    "accuracy": {"y": "val_accuracy", "prediction": 0.858, "truth": 0.95, "relative_error": -0.0968,
+                 "in_prediction_interval": False, "in_confidence_interval": False,
+                 "confidence_interval": [0.84, 0.88], "prediction_interval": [0.82, 0.9]}}}}
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     study = make_study(root)
-    return render(root, study)
+    return render(root, study, SCORECARD)
 
 
 def test_headline_one_sentence_per_law_with_interval_and_backtest(report):
@@ -191,26 +206,8 @@ def test_approaches_2_and_3_in_one_table_with_a_verdict_and_their_figures(iso_re
         assert re.search(rf'id="fig-iso-{kind}-\d+"', iso_report), kind
 
 
-def test_the_scorecard_opens_the_report_with_the_two_step_accuracy_on_its_own_row(tmp_path):
-    from scalinglab.cli import main
-
-    study = make_study(tmp_path)
-    interval = {"confidence_interval": [0.84, 0.88], "prediction_interval": [0.82, 0.9]}
-    card = {"targets": {"big": {
-        "sweep": "width", "law": "saturating_power", "y": "final_val_loss", "prediction": 1.97, "truth": 2.0,
-        "confidence_interval": [1.9, 2.02], "prediction_interval": [1.88, 2.05], "relative_error": -0.015,
-        "in_prediction_interval": True, "in_confidence_interval": True, "n_runs": 1, "n_ladder_runs": 14,
-        "predicted_at": "2026-11-28T20:00:00Z", "grid_choice": {},
-        "accuracy": {"y": "val_accuracy", "prediction": 0.858, "truth": 0.95, "relative_error": -0.0968,
-                     "in_prediction_interval": False, "in_confidence_interval": False, **interval}}}}
-    path = tmp_path / "scorecard.json"
-    path.write_text(json.dumps(card))
-    out = tmp_path / "report.html"
-    argv = ["report", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]), "--fits",
-            *map(str, study["fits"]), "--config-json", json.dumps(study["config"]), "--scorecard", str(path),
-            "--out", str(out)]
-    assert main(argv) == 0
-    html = out.read_text()
+def test_the_scorecard_opens_the_report_with_the_two_step_accuracy_on_its_own_row(report):
+    html = report
     section = html.split('<section id="targets">')[1].split("</section>")[0]
     assert html.index('<section id="targets">') < html.index('<section id="headline">')
     rows = re.findall(r"<tr><td>big</td>(.*?)</tr>", section, re.S)
