@@ -20,6 +20,7 @@ from ..fitting.allocation import frontier, frontier_point
 ONE_COLUMN = (3.4, 2.6)  # inches: one column of a two-column paper
 TWO_COLUMN = (7.0, 2.8)
 REPORT = (6.4, 4.0)
+NARROW_INCHES = 4.5  # a figure narrower than this puts its legend below the axes
 RASTERIZE_ABOVE = 400  # points in one scatter: beyond this it is embedded as an image (small files)
 SVG_SALT = "scalinglab"
 EXTRAPOLATE = 10.0  # draw fits to 10x beyond the largest run
@@ -195,19 +196,16 @@ def _log_y(ax):
 
 
 def _outside_legend(ax, extra=(), **kwargs):
+    """The legend beside the axes; below them on a narrow (one-column) figure, where beside them it would squeeze
+    the axes to a sliver."""
     handles, labels = ax.get_legend_handles_labels()
     handles, labels = handles + list(extra), labels + [h.get_label() for h in extra]
-    if handles:
-        ax.legend(
-            handles,
-            labels,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize="x-small",
-            title_fontsize="x-small",
-            borderaxespad=0,
-            **kwargs,
-        )
+    if not handles:
+        return
+    narrow = ax.figure.get_figwidth() < NARROW_INCHES
+    place = (dict(loc="upper center", bbox_to_anchor=(0.5, -0.36), ncol=2) if narrow
+             else dict(loc="upper left", bbox_to_anchor=(1.01, 1.0)))
+    ax.legend(handles, labels, fontsize="x-small", title_fontsize="x-small", borderaxespad=0, **place, **kwargs)
 
 
 def residuals_figure(runs, fits: list, size=REPORT, title: str | None = None):
