@@ -11,7 +11,7 @@ from ..laws import LAWS, get_law
 from .bootstrap import interval
 from .errors import FitError
 from .multistart import multistart
-from .prepare import x_list
+from .prepare import distinct_x, x_list
 
 LEAST_SQUARES_DELTA = 1e6  # a Huber delta no log residual reaches: the summed Huber loss is then 0.5 * RSS
 CRITERIA_METHOD = ("Gaussian likelihood of a separate least-squares fit to the mean log y at each distinct x; "
@@ -22,8 +22,7 @@ def information_criteria(law, Xs, logy, point, settings) -> dict:
     """AIC, AICc and BIC of `law` from its own least-squares fit (the Gaussian maximum-likelihood point, which the
     summed-Huber optimum is not) to the mean log y at each distinct x. Seed replicates at one x are not independent
     evidence about the law's form, so the effective number of points is the number of distinct x."""
-    keys, inverse = np.unique(Xs.T, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    keys, inverse = distinct_x(Xs)
     n_eff = keys.shape[0]
     means = np.bincount(inverse, weights=logy) / np.bincount(inverse)
     k = law.n_params + 1

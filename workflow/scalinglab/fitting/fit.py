@@ -17,7 +17,7 @@ from .errors import FitError
 from .identify import identification, parameters_at_bounds
 from .multistart import point_fit
 from .predict import map_inputs, observation_noise, parse_point
-from .prepare import Prepared, levels, listify, prepare
+from .prepare import Prepared, distinct_x, levels, listify, prepare
 from .result import FitResult
 
 DEFAULTS = dict(
@@ -240,6 +240,6 @@ def data_hash(prep: Prepared) -> str:
 def rms_of_group_means(resid: np.ndarray, X: np.ndarray) -> float:
     """RMS over distinct x of the mean log residual there: the law's misfit with seed-to-seed noise averaged out
     (rms_log_residual also carries that noise, which no law can fit)."""
-    _, group = np.unique(X.T, axis=0, return_inverse=True)
-    means = np.bincount(group.ravel(), weights=resid) / np.bincount(group.ravel())
+    _, group = distinct_x(X)
+    means = np.bincount(group, weights=resid) / np.bincount(group)
     return float(np.sqrt(np.mean(means**2)))

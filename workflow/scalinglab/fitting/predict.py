@@ -23,8 +23,9 @@ def observation_noise(resid: np.ndarray, X: np.ndarray, n_params: int) -> dict:
     dof = n - n_params
     out = {"sigma": float(np.sqrt(np.sum(resid**2) / dof)) if dof > 0 else None, "dof": int(max(dof, 0)),
            "method": NOISE_METHOD, "seed_sigma": None, "seed_dof": 0}
-    _, group = np.unique(X.T, axis=0, return_inverse=True)
-    group = group.ravel()
+    from .prepare import distinct_x
+
+    _, group = distinct_x(X)
     n_groups = int(group.max()) + 1
     if n - n_groups >= 1:
         means = np.bincount(group, weights=resid) / np.bincount(group)

@@ -42,6 +42,16 @@ def levels(values) -> np.ndarray:
     return level
 
 
+def distinct_x(X) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct points of (k, n) X as rows (m, k), each run's index among them): np.unique(X.T, axis=0), by a
+    plain sort for one input (about 6 times faster at a million rows, where four steps of a fit group by x)."""
+    if X.shape[0] == 1:
+        keys, inverse = np.unique(X[0], return_inverse=True)
+        return keys[:, None], inverse.ravel()
+    keys, inverse = np.unique(X.T, axis=0, return_inverse=True)
+    return keys, inverse.ravel()
+
+
 MAX_LISTED = 200  # run ids listed per exclusion reason (the count is always complete)
 
 
@@ -163,7 +173,7 @@ def _check_enough(law, X, y, x_cols, excluded):
         if np.unique(values).size < 2:
             raise UnfittableError(f"x column {col!r} has a single distinct value ({values[0]!r}) among the usable "
                                   f"runs; nothing to fit{left_out}", excluded)
-    distinct = np.unique(X.T, axis=0).shape[0]
+    distinct = distinct_x(X)[0].shape[0]
     if distinct < law.n_params:
         raise UnfittableError(
             f"{distinct} distinct {'/'.join(x_cols)} point(s) but law {law.name!r} has {law.n_params} parameters: "
