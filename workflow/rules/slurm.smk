@@ -59,7 +59,9 @@ def _longest_first():
     while the other cores idle (longest processing time first). A rank, not the seconds: small runs' estimates
     differ by fractions of a second, which whole seconds would tie."""
     estimates = run_resources.estimated_seconds_of_runs(SPECS)
-    distinct = sorted({seconds for seconds in estimates.values() if seconds is not None})
+    distinct = sorted(
+        {seconds for seconds in estimates.values() if seconds is not None}
+    )
     rank = {seconds: place + 1 for place, seconds in enumerate(distinct)}
     return {path: rank.get(seconds, 0) for path, seconds in estimates.items()}
 
