@@ -25,6 +25,7 @@ def _check(name, datasets, bootstrap):
         assert LOW <= covered / total <= HIGH, (name, method, covered, total, out["each"])
 
 
+@pytest.mark.slow  # ~8 s; the two-sided coverage test on the same design runs in the full suite as well
 def test_coverage_on_the_pipeline_design():
     """7 sizes x 2 seeds, saturating power law, 1% noise: 30 data sets x 3 parameters, in a few seconds."""
     _check("pipeline", datasets=30, bootstrap=100)

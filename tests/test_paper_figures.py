@@ -12,6 +12,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_synthetic import make_study
 
+# Rendering every figure in three formats twice takes ~17 s: the full suite, not the fast inner loop.
+pytestmark = pytest.mark.slow
+
 
 def write(study, out_dir) -> dict[str, str]:
     from scalinglab.cli import main
