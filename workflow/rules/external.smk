@@ -1,6 +1,6 @@
 # External data mode: a study whose `external` block names CSVs of runs it did not train. Their rows become
 # results/STUDY/metrics.parquet (and an empty curves.parquet), then the usual fit and report rules run on them.
-# A missing CSV, or one without a mapped column, stopped the workflow already (config.checks.check_runs).
+# A missing CSV, or one without a mapped column, stopped the workflow already (config.table_checks.check_runs).
 if config.get("external"):
     # Only the external block and the targets (their rows are held out of the ladder) are a rerun trigger: fit
     # settings and references never re-import.

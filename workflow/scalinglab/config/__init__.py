@@ -8,7 +8,10 @@ function needs them): `scalinglab train` imports it on its start-up path.
     identity   canonical_json, run_id (the ONE identity, also the checkpoint's), OPERATIONAL_KEYS
     schema     the schema file and its defaults
     validate   load_config, validate_config (schema, then checks.check_study), load_study (and the run table)
-    checks     what a schema cannot express: laws, datasets, sizes, budgets, points per law, path lengths
+    checks     what a schema cannot express, study-wide: names, fit blocks, laws, fit columns, points per law
+    dataset_checks  the `datasets` block: parameters, the study's own files and functions
+    sweep_checks    each sweep: trainer, model family, sizes, command placeholders, budgets, grids
+    table_checks    the run table: external CSVs, targets' points, path lengths, and the warnings
     runs       expand (the run table: ladder runs and targets), expand_with_skipped, skipped_cells, run_table_config,
                run_paths, human_count, size_label, runs_table
     paths      StudyPaths (every study has its own home), dataset_dir, the old layout and its migration

@@ -55,7 +55,7 @@ def _check_trained_target(config: dict, target: dict, where: list) -> None:
         raise ConfigError(f"{key_path(where)}: target {target['name']!r} {what} `budget` and `compute_budget`; give "
                           "one, so that its run is known before it trains", [*where, has[-1]] if has else where)
     if "compute_budget" in target:
-        from .checks import check_finite_flops
+        from .sweep_checks import check_finite_flops
 
         check_finite_flops(target["compute_budget"], [*where, "compute_budget"])
     from .. import models
@@ -154,8 +154,8 @@ def check_target_points(config: dict, specs: list[dict]) -> None:
 def _check_target_run(config: dict, spec: dict, target: dict, where: list, specs: list[dict]) -> None:
     """A target's data budget is at most the training pool, and its run is not one of the ladder's cells (it would
     retrain a ladder run, and its score would measure no extrapolation)."""
-    from .checks import training_pool
     from .identity import canonical_json
+    from .sweep_checks import training_pool
 
     sweep = next(s for s in config["sweeps"] if s["name"] == target["sweep"])
     budget_key = "budget" if "budget" in target else "compute_budget"

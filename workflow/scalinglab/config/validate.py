@@ -250,8 +250,8 @@ def load_study(config: dict | str | Path, root: str | Path = ".", source=None, t
     """(config, run specs, warnings) of a study file (or a config dict): validated, expanded, and checked for what
     the run table adds (external files, path lengths); the warnings name runs that would take years. Raises
     ConfigError. run_checks=False skips the checks of the run table (a cluster job: the main process made them)."""
-    from .checks import check_runs
     from .runs import expand
+    from .table_checks import check_runs
 
     if isinstance(config, dict):
         config = validate_config(config, source=source, text=text)
