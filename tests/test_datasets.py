@@ -85,6 +85,29 @@ def test_mnist1d_pool_is_deterministic_and_isolates_global_rng(tmp_path):
     assert set(np.unique(arrays["y_train"])) <= set(range(10))
 
 
+@pytest.mark.parametrize("num_samples, seed", [(1000, 0), (600, 11)])
+def test_mnist1d_batched_generation_is_make_dataset_bit_for_bit(num_samples, seed):
+    """The cache's samples come from a batched rewrite of mnist1d.data.make_dataset (speed): every value must be
+    the library's own, byte for byte (1,000 samples cover every padded length and shift)."""
+    pytest.importorskip("mnist1d")
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    from scalinglab.datasets.mnist1d import make_samples
+
+    args = get_dataset_args()
+    args.num_samples, args.train_split, args.seed = num_samples, 1.0, seed
+    state = np.random.get_state(), random.getstate()
+    try:
+        expected = make_dataset(args)
+    finally:
+        np.random.set_state(state[0])
+        random.setstate(state[1])
+    x, y = make_samples(num_samples, seed)
+    assert x.dtype == expected["x"].dtype and x.shape == expected["x"].shape
+    assert x.tobytes() == expected["x"].tobytes()
+    assert np.array_equal(y, expected["y"])
+
+
 @pytest.mark.parametrize("name", [n for n, d in datasets.DATASETS.items() if "pool_size" in d.defaults])
 def test_pool_size_is_the_training_pool_everywhere(name, tmp_path):
     if name == "mnist1d":

@@ -2,23 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
-
-@contextlib.contextmanager
-def isolated_global_rng():
-    """Run code that seeds numpy's and Python's global RNGs (mnist1d does) without leaking that state."""
-    import random
-
-    import numpy as np
-
-    np_state, py_state = np.random.get_state(), random.getstate()
-    try:
-        yield
-    finally:
-        np.random.set_state(np_state)
-        random.setstate(py_state)
-
 
 def check_sizes(name: str, available: int | None = None, **sizes: int) -> None:
     """Every size is at least 1; with `available` (a fixed corpus), the held-out sizes leave training samples."""
