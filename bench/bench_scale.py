@@ -2,7 +2,7 @@
 and the peak memory of each step.
 
     python bench/bench_scale.py                 # 1,000 and 10,000 runs
-    python bench/bench_scale.py --sizes         # also 100,000 runs, with growth exponents
+    python bench/bench_scale.py --sizes         # also 100,000 runs, with growth exponents (see SIZES_MINUTES)
     python bench/bench_scale.py --runs 10000 --repeats 3
 
 `snakemake -n` on a study of N runs is timed against a minimal Snakefile with the same number of jobs (one data rule,
@@ -36,6 +36,8 @@ DAG_GOAL = 1.2  # snakemake -n at 10,000 runs, against the floor
 AGGREGATE_GOAL_S = 3.0  # 10,000 run records
 MEMORY_GOAL_GIB = 2.0  # aggregate, fit, report and paper figures at 10,000 runs
 FIGURES_GOAL_S = 60.0  # the paper figures of 10,000 runs (bench_fit times the report)
+# Linear growth, up to the noise of one timing per size on a shared machine: cost ~ n^k from 1,000 to 100,000 runs.
+GROWTH_GOAL = 1.1
 COMMAND = "python bench/bench_scale.py"
 
 FLOOR = '''
@@ -142,9 +144,9 @@ def fake_records(config_path: Path, workdir: Path) -> tuple[list[dict], Path]:
     return config, paths
 
 
-def downstream(config_path: Path, tmp: Path, repeats: int = 1) -> dict:
-    """Aggregation, one fit, the report and the paper figures of a study's synthetic records, each from the shell:
-    wall and peak RSS (aggregation: the best of `repeats`, as the dry runs)."""
+def downstream(config_path: Path, tmp: Path, repeats: int = 1, paper: bool = True) -> dict:
+    """Aggregation, one fit, the report and (`paper`) the paper figures of a study's synthetic records, each from
+    the shell: wall and peak RSS (aggregation: the best of `repeats`, as the dry runs)."""
     from scalinglab.config import canonical_json, fit_settings, report_config, run_table_config
 
     workdir = tmp / "records"
@@ -164,6 +166,8 @@ def downstream(config_path: Path, tmp: Path, repeats: int = 1) -> dict:
     out["report"] = run_timed([*scalinglab, "report", "--metrics", paths.metrics, "--curves", paths.curves,
                                "--fits", fit, "--config-json", canonical_json(report_config(config)),
                                "--out", str(workdir / "report.html")])
+    if not paper:
+        return out
     out["paper-figures"] = run_timed([*scalinglab, "paper-figures", "--metrics", paths.metrics, "--curves",
                                       paths.curves, "--fits", fit, "--config-json",
                                       canonical_json(report_config(config)), "--out-dir", str(workdir / "figures")])
@@ -171,10 +175,15 @@ def downstream(config_path: Path, tmp: Path, repeats: int = 1) -> dict:
 
 
 def measure(n_runs: int, tmp: Path, repeats: int, records: bool) -> dict:
+    """The dry runs at n_runs and, with `records`, the steps downstream of training (the paper figures only at
+    10,000 runs, where their line is); with the seconds this size took, to size the sizes mode."""
+    start = time.perf_counter()
     result = dag_ratio(n_runs, tmp, repeats)
     if records:
-        for step, (wall, rss) in downstream(result["config"], tmp, repeats).items():
+        for step, (wall, rss) in downstream(result["config"], tmp, repeats, paper=n_runs == 10_000).items():
             result[f"{step}_s"], result[f"{step}_gib"] = wall, rss / 2**30
+    result["elapsed_s"] = time.perf_counter() - start
+    print(f"   ({n_runs:,} runs measured in {result['elapsed_s']:.0f} s)", flush=True)
     return result
 
 
@@ -204,13 +213,21 @@ def lines(mode: str) -> list:
         rows.append(line(f"peak memory of `scalinglab {step}` at {ten['runs']:,} runs", ten[f"{step}_gib"], "GiB",
                          "<=", MEMORY_GOAL_GIB, command=COMMAND))
     if mode == "sizes":
-        runs = [r["runs"] for r in results.values()]
-        for what, key in (("`snakemake -n`", "ours_s"), ("Snakemake's floor", "floor_s"),
-                          ("`scalinglab aggregate`", "aggregate_s")):
-            k = growth_exponent(runs, [r[key] for r in results.values()])
-            rows.append(line(f"growth of {what} from {runs[0]:,} to {runs[-1]:,} runs (cost ~ n^k)", k, "exponent",
-                             reference=", ".join(f"{r['runs']:,}: {r[key]:.1f} s" for r in results.values()),
-                             command=f"{COMMAND} --sizes"))
+        rows += growth_lines(list(results.values()))
+    return rows
+
+
+def growth_lines(results: list[dict]) -> list:
+    """k in cost ~ n^k per step, from the sizes' timings; the floor's k is the reference ours is read against."""
+    runs = [r["runs"] for r in results]
+    rows = []
+    for what, key, goal in (("`snakemake -n`", "ours_s", ("<=", GROWTH_GOAL)), ("Snakemake's floor", "floor_s",
+                            (None, None)), ("`scalinglab aggregate`", "aggregate_s", ("<=", GROWTH_GOAL)),
+                            ("`scalinglab report`", "report_s", ("<=", GROWTH_GOAL))):
+        k = growth_exponent(runs, [r[key] for r in results])
+        rows.append(line(f"growth of {what} from {runs[0]:,} to {runs[-1]:,} runs (cost ~ n^k)", k, "exponent",
+                         *goal, reference=", ".join(f"{r['runs']:,}: {r[key]:.1f} s" for r in results),
+                         command=f"{COMMAND} --sizes"))
     return rows
 
 
