@@ -18,12 +18,13 @@ CHINCHILLA_CSV = REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv"
 HOSTILE = '<script>alert("x")</script>&$\\x$'
 
 
-def render(tmp_path, study, scorecard: dict | None = None) -> str:
+def render(tmp_path, study, scorecard: dict | None = None, workers: int = 1) -> str:
     from scalinglab.cli import main
 
-    out = tmp_path / "reports" / "report.html"
+    out = tmp_path / "reports" / ("report.html" if workers == 1 else f"report-{workers}-workers.html")
     argv = ["report", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]),
-            "--fits", *map(str, study["fits"]), "--config-json", json.dumps(study["config"]), "--out", str(out)]
+            "--fits", *map(str, study["fits"]), "--config-json", json.dumps(study["config"]), "--out", str(out),
+            "--workers", str(workers)]
     if scorecard is not None:
         path = tmp_path / "scorecard.json"
         path.write_text(json.dumps(scorecard))
@@ -48,6 +49,32 @@ def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     study = make_study(root)
     return render(root, study, SCORECARD)
+
+
+def _small_figure(seed: int):
+    """A figure with what could differ between processes: clip paths (hashed ids), text, a legend, log axes."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from scalinglab.report import figures as F
+
+    rng = np.random.default_rng(seed)
+    fig, ax = plt.subplots(figsize=F.REPORT, layout="constrained")
+    ax.scatter(rng.uniform(1, 100, 20), rng.uniform(1, 3, 20), label=f"runs {seed}")
+    ax.fill_between([1, 100], [1, 1], [2, 2], alpha=0.2)
+    ax.set_xscale("log")
+    ax.legend()
+    return F.to_svg(fig)
+
+
+def test_figures_drawn_in_parallel_are_the_serial_bytes_in_order():
+    from scalinglab.report import figures as F
+
+    F.setup("notebook")
+    drawings = [lambda seed=seed: _small_figure(seed) for seed in range(3)]
+    serial = F.in_parallel(drawings, workers=1)
+    assert len(set(serial)) == 3
+    assert F.in_parallel(drawings, workers=2, first=[2]) == serial
 
 
 def test_headline_one_sentence_per_law_with_interval_and_backtest(report):

@@ -17,6 +17,8 @@ rule report:
         f"{PATHS.benchmarks}/report.tsv"
     conda:
         SCALINGLAB_ENV
+    # The report is the study's last job: its figures are drawn in parallel on the cores training has left free.
+    threads: workflow.cores
     params:
         # a function: a plain string would be read as a pattern (a command template has braces)
         config=lambda wildcards: REPORT_CONFIG_JSON,
@@ -26,4 +28,4 @@ rule report:
     shell:
         "scalinglab report --metrics {input.metrics:q} --curves {input.curves:q}"
         " --fits {input.fits:q} --config-json {params.config:q} {params.scorecard}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --workers {threads} --out {output:q} > {log:q} 2>&1"

@@ -43,6 +43,8 @@ def add_arguments(parser) -> None:
     add_input_arguments(parser)
     parser.add_argument("--scorecard", help="results/STUDY/scorecard.json: the targets' scores, which open the report")
     parser.add_argument("--out", required=True, help="the HTML file to write, e.g. reports/STUDY/report.html")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="draw the figures in this many processes (same bytes; the workflow passes its threads)")
 
 
 def run(args) -> int:
@@ -57,7 +59,8 @@ def run(args) -> int:
 
         with open(args.scorecard) as handle:
             scorecard = json.load(handle)
-    text = render_report(metrics, curves, fits, config, provenance(config), scorecard=scorecard)
+    text = render_report(metrics, curves, fits, config, provenance(config), scorecard=scorecard,
+                         workers=args.workers)
     out = atomic.write_text(args.out, text)
     print(f"wrote {out} ({len(text) / 1e6:.2f} MB)", file=sys.stderr)
     return 0

@@ -31,19 +31,20 @@ def group_fits(fits: list) -> dict[str, list]:
 
 
 def report_context(metrics, curves, fits: list, config: dict, provenance: dict | None = None,
-                   scorecard: dict | None = None) -> dict:
+                   scorecard: dict | None = None, workers: int = 1) -> dict:
     F.setup("notebook")
     grouped = group_fits(fits)
-    sweeps, n_figures = [], 0
+    plans = []
     for name, kind in build.sweep_order(metrics, fits, config):
         runs = metrics[metrics["sweep"].astype(str) == name] if "sweep" in metrics else metrics.iloc[0:0]
-        plan = build.plan_sweep(name, kind, runs, curves, grouped.get(name, []), config)
-        rendered = []
-        for index, figure in enumerate(plan.figures):
-            rendered.append({"id": f"fig-{F.slug(name)}-{figure.kind}-{index}", "title": figure.title,
-                             "caption": figure.caption, "svg": F.to_svg(figure.make(F.REPORT))})
-        n_figures += len(rendered)
+        plans.append(build.plan_sweep(name, kind, runs, curves, grouped.get(name, []), config))
+    svgs = iter(_svgs([figure for plan in plans for figure in plan.figures], workers))
+    sweeps = []
+    for plan in plans:
+        rendered = [{"id": f"fig-{F.slug(plan.name)}-{figure.kind}-{index}", "title": figure.title,
+                     "caption": figure.caption, "svg": next(svgs)} for index, figure in enumerate(plan.figures)]
         sweeps.append({"plan": plan, "figures": rendered, "anchor": f"sweep-{len(sweeps)}"})
+    n_figures = sum(len(s["figures"]) for s in sweeps)
     return {
         "study": str(config.get("study", "study")),
         "headlines": [line for s in sweeps for line in build.headlines(grouped.get(s["plan"].name, []))],
@@ -58,6 +59,14 @@ def report_context(metrics, curves, fits: list, config: dict, provenance: dict |
         "scorecard": _scorecard_rows(scorecard),
         "skipped": _skipped_cells(config),
     }
+
+
+def _svgs(figures: list, workers: int) -> list[str]:
+    """Every figure as inline SVG, drawn by `workers` processes; the scaling figures start first: their
+    prediction intervals make them the costliest."""
+    drawings = [lambda figure=figure: F.to_svg(figure.make(F.REPORT)) for figure in figures]
+    first = [i for i, figure in enumerate(figures) if figure.kind == "scaling"]
+    return F.in_parallel(drawings, workers, first=first)
 
 
 def _scorecard_rows(scorecard: dict | None) -> list[dict]:
@@ -110,6 +119,6 @@ def _status_summary(metrics) -> list[dict]:
     return list(rows.values())
 
 
-def render_report(metrics, curves, fits, config, provenance=None, scorecard=None) -> str:
-    context = report_context(metrics, curves, fits, config, provenance, scorecard)
+def render_report(metrics, curves, fits, config, provenance=None, scorecard=None, workers: int = 1) -> str:
+    context = report_context(metrics, curves, fits, config, provenance, scorecard, workers)
     return environment().get_template("report.html.j2").render(**context)
