@@ -11,6 +11,7 @@ rule prepare_data:
     conda:
         SCALINGLAB_ENV
     threads: 1
+    priority: PREPARE_PRIORITY
     params:
         generation=dataset_params_json,
         out_dir=lambda wildcards, output: os.path.dirname(output.meta),
