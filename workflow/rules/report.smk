@@ -17,8 +17,9 @@ rule report:
         f"{PATHS.benchmarks}/report.tsv"
     conda:
         SCALINGLAB_ENV
-    # The report is the study's last job: its figures are drawn in parallel on the cores training has left free.
-    threads: workflow.cores
+    # The study's last job: its figures are drawn in parallel on every core this snakemake runs jobs on (--cores;
+    # --local-cores in a cluster run, which has no --cores and runs `report` locally).
+    threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
     params:
         # a function: a plain string would be read as a pattern (a command template has braces)
         config=lambda wildcards: REPORT_CONFIG_JSON,
