@@ -8,10 +8,10 @@ rule prepare_data:
         "logs/data/{dataset}/{dataset_id}.log",
     benchmark:
         "benchmarks/data/{dataset}/{dataset_id}.tsv"
+    priority: PREPARE_PRIORITY
     conda:
         SCALINGLAB_ENV
     threads: 1
-    priority: PREPARE_PRIORITY
     params:
         generation=dataset_params_json,
         out_dir=lambda wildcards, output: os.path.dirname(output.meta),
