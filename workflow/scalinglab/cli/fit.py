@@ -208,7 +208,6 @@ def _isoflop(args) -> int:
 
 def run(args) -> int:
     from ..config import ConfigError
-    from ..fitting import fit
 
     if args.law == "isoflop":
         return _isoflop(args)
@@ -228,8 +227,7 @@ def run(args) -> int:
     from ..fitting.errors import UnfittableError
 
     try:
-        result = fit(args.data, args.law, args.x, args.y, **_settings(args), where=args.where, derive=args.derive,
-                     compute=args.compute, predict_at=args.predict_at, interval=args.interval)
+        result = fit_one_law(args)
     except UnfittableError as error:
         if args.if_unfittable == "fail":
             raise
@@ -246,6 +244,14 @@ def run(args) -> int:
     print_summary(d)
     print(f"  wrote {args.out}")
     return 0
+
+
+def fit_one_law(args):
+    """The fit of `scalinglab fit DATA --law LAW` (one law) as a FitResult: what bench/bench_fit.py times in process."""
+    from ..fitting import fit
+
+    return fit(args.data, args.law, args.x, args.y, **_settings(args), where=args.where, derive=args.derive,
+               compute=args.compute, predict_at=args.predict_at, interval=args.interval)
 
 
 def _record_unfittable(args, error) -> int:
