@@ -10,11 +10,14 @@ import numpy as np
 from .errors import UnfittableError
 from .optimize import CONVERGED, Objective, Status, newton_batch, polish
 
-RACE = (4, 4, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch)
+RACE = (2, 2, 2, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch): short early rounds
+# (measured on Epoch AI's Chinchilla data and 14 weak grids: the same optima as (4, 4, 4, 4) with 40% fewer evaluations)
 RACE_FROM = 1000  # race only grids at least this large
 FINISH_TOP = 8  # the best distinct end points that stopped short of convergence are run on to the end
 CHECK_PRUNED = 64  # pruned starts, drawn at random, run to the end: a check that racing did not drop the best basin
 FINISH_ITERATIONS = 1000
+FINISH_IRLS = 8  # ... the first of them on the IRLS curvature: from where racing left a start, the exact Hessian of
+# the Huber loss (zero outside its band) needs about 5 times as many steps to converge
 CANDIDATES = 16
 COARSE_ROWS = 16384  # beyond this many rows the start grid is searched on a random subset of this size first
 
@@ -125,7 +128,8 @@ def _finish(law, objective, res, settings) -> dict:
     sample = rng.choice(pruned, min(CHECK_PRUNED, pruned.size), replace=False) if pruned.size else pruned
     idx = np.concatenate([np.asarray(short, dtype=int), sample]).astype(int)
     if idx.size:
-        sub = newton_batch(objective, res.x[idx], max_iter=FINISH_ITERATIONS, race=(), bounds=law.box)
+        sub = newton_batch(objective, res.x[idx], max_iter=FINISH_ITERATIONS, race=(), bounds=law.box,
+                           irls_iterations=FINISH_IRLS)
         better = np.isfinite(sub.f) & ~(sub.f > res.f[idx])  # a pruned start's f was from its early iterations
         for name in ("x", "f", "grad", "status"):
             getattr(res, name)[idx[better]] = getattr(sub, name)[better]

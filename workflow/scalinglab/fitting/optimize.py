@@ -207,22 +207,22 @@ def race_survivors(x, f, k, bins=3):
 
 
 def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_keep=64, max_step=4.0, tol=1e-11,
-                 bounds=None, xtol=None):
+                 bounds=None, xtol=None, irls_iterations=None):
     """Batched damped Newton for every row of x0, with a P x P curvature per start (objective.value_grad_hess:
     Chinchilla's exact Hessian, any other law's Gauss-Newton matrix with IRLS weights), in the box `bounds`.
 
     Steps: d = -V diag(1/(|lambda| + nu max|lambda|)) V^T g from the eigendecomposition of each start's Hessian
     (a saddle-free, Levenberg-damped Newton step, capped at max_step in every coordinate); a step is kept when it
     does not increase the objective (then nu shrinks), else nu grows and the start retries from where it was.
-    Racing (successive halving): for the first sum(race) iterations the curvature is the IRLS one (robust far from
-    the optimum); after each round of race[i] iterations a `keep` fraction of the still-running starts (at least
-    min_keep) continues, chosen by `race_survivors` (the best, and the best of every region), the rest stop as
-    Status.PRUNED where they are: they are NOT counted as converged. Then the exact Hessian takes the survivors to
-    quadratic convergence: a start stops (Status.CONVERGED_NEWTON) when its Newton decrement g^T M^-1 g falls below
-    tol * f, or (xtol, a (P,) array) when every coordinate of its Newton step is within xtol: bootstrap refits of
-    many rows stop there (`bootstrap.refit`). race=() runs every start to the end with the exact Hessian. A step
-    that leaves the box is projected back onto it (free coordinates keep their Newton step; a start pinned on a bound
-    stops when it cannot go down).
+    For the first irls_iterations (default sum(race)) the curvature is the IRLS one (robust far from the optimum).
+    Racing (successive halving): after each round of race[i] iterations a `keep` fraction of the still-running
+    starts (at least min_keep) continues, chosen by `race_survivors` (the best, and the best of every region), the
+    rest stop as Status.PRUNED where they are: they are NOT counted as converged. Then the exact Hessian takes the
+    survivors to quadratic convergence: a start stops (Status.CONVERGED_NEWTON) when its Newton decrement
+    g^T M^-1 g falls below tol * f, or (xtol, a (P,) array) when every coordinate of its Newton step is within xtol:
+    bootstrap refits of many rows stop there (`bootstrap.refit`). race=() (and no irls_iterations) runs every start
+    to the end with the exact Hessian. A step that leaves the box is projected back onto it (free coordinates keep
+    their Newton step; a start pinned on a bound stops when it cannot go down).
     Returns a BatchResult (iterations per start; n_evals = start-evaluations of f, g and H)."""
     x = np.array(x0, dtype=float, copy=True)
     S, P = x.shape
@@ -230,7 +230,8 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     x = _project(x, lo, hi)
     boxed = bool(np.isfinite(lo).any() or np.isfinite(hi).any())
     race = tuple(int(r) for r in race)
-    curvature = "irls" if race else "exact"
+    warmup = sum(race) if irls_iterations is None else int(irls_iterations)
+    curvature = "irls" if warmup else "exact"
     f, g, H = objective.value_grad_hess(x, np.arange(S), curvature)
     n_evals = S
     nu = np.full(S, 1e-3)
@@ -242,7 +243,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     for it in range(max_iter):
         if it in cuts:
             _prune(x, f, active, status, max(int(active.sum() * keep), min_keep))
-        if race and it == sum(race):
+        if warmup and it == warmup:
             curvature = "exact"
             A = np.flatnonzero(active)
             f[A], g[A], H[A] = objective.value_grad_hess(x[A], A, curvature)

@@ -25,52 +25,98 @@ def _log_grad(theta, X):
     return out, np.stack([w1, w2, w3, -w1 * lN, -w2 * lD], axis=-1)
 
 
-def _huber_forward(theta, lN, lD, logy, W, delta):
-    """The shared forward pass of the fused objectives, for a batch of starts: the max-shifted exponentials
-    u1, u2, e3 of the three LSE terms, their sum s, the log residual r, |r|, the Huber band mask and the summed
-    (weighted) Huber loss f. Call under np.errstate(all="ignore")."""
+FLOOR = -230.0  # exponents are floored here (exp: 1e-100): a smaller term changes no sum at double precision, and
+# products of the weights then stay out of the subnormal range, where arithmetic is about 100x slower
+TINY_SUM = 1e-80  # a start where some point's three terms all fall below this (relative to the start's shift) is
+# evaluated with a shift per point instead
+
+
+def _weights_and_residual(theta, lN, lD, logy):
+    """The softmax weights w1, w2, w3 of the three LSE terms and the log residual r, (S, n) each, for a batch of
+    starts. Each start is shifted by the largest value any of its terms reaches on the data (the terms are linear in
+    log N or log D, so that is a per-start number): the irreducible term is then one exp per start, not per point.
+    Call under np.errstate(all="ignore")."""
+    a, b, e, alpha, beta = theta.T
+    m = np.maximum(e, np.maximum(a - np.minimum(alpha * lN.min(), alpha * lN.max()),
+                                 b - np.minimum(beta * lD.min(), beta * lD.max())))
+    w1 = np.multiply.outer(-alpha, lN)
+    w1 += (a - m)[:, None]
+    np.maximum(w1, FLOOR, out=w1)
+    np.exp(w1, out=w1)
+    w2 = np.multiply.outer(-beta, lD)
+    w2 += (b - m)[:, None]
+    np.maximum(w2, FLOOR, out=w2)
+    np.exp(w2, out=w2)
+    t3 = np.exp(np.maximum(e - m, FLOOR))[:, None]
+    s = w1 + w2
+    s += t3
+    tiny = s.min(axis=1) < TINY_SUM
+    r = np.log(s)
+    r += m[:, None]
+    r -= logy
+    np.reciprocal(s, out=s)
+    w1 *= s
+    w2 *= s
+    s *= t3
+    if tiny.any():
+        for full, part in zip((w1, w2, s, r), _weights_and_residual_per_point(theta[tiny], lN, lD, logy)):
+            full[tiny] = part
+    return w1, w2, s, r
+
+
+def _weights_and_residual_per_point(theta, lN, lD, logy):
+    """`_weights_and_residual` with every point shifted by its own largest term (never a sum below 1)."""
     u1 = np.multiply.outer(theta[:, 3], -lN)
     u1 += theta[:, 0:1]
     u2 = np.multiply.outer(theta[:, 4], -lD)
     u2 += theta[:, 1:2]
-    e = theta[:, 2:3]
     m = np.maximum(u1, u2)
-    np.maximum(m, e, out=m)
+    np.maximum(m, theta[:, 2:3], out=m)
+    u3 = theta[:, 2:3] - m
     u1 -= m
-    np.exp(u1, out=u1)
     u2 -= m
-    np.exp(u2, out=u2)
-    e3 = np.exp(e - m)
+    for u in (u1, u2, u3):
+        np.maximum(u, FLOOR, out=u)
+        np.exp(u, out=u)
     s = u1 + u2
-    s += e3
+    s += u3
     r = np.log(s)
     r += m
     r -= logy
-    a = np.abs(r)
-    inside = a <= delta
-    h = np.where(inside, 0.5 * r * r, delta * (a - 0.5 * delta))
+    np.reciprocal(s, out=s)
+    u1 *= s
+    u2 *= s
+    u3 *= s
+    return u1, u2, u3, r
+
+
+def _huber(r, W, delta, out):
+    """(psi = the clipped residual, the summed Huber loss f), both weighted by W; `out` is scratch of r's shape.
+    huber(r) = psi (r - psi/2) inside and outside the band."""
+    psi = np.clip(r, -delta, delta)
+    np.multiply(psi, 0.5, out=out)
+    np.subtract(r, out, out=out)
+    out *= psi
     if W is not None:
-        h *= W
-    return u1, u2, e3, s, r, a, inside, h.sum(1)
+        out *= W
+        psi *= W
+    return psi, out.sum(axis=1)
 
 
 def fast_objective(theta, X, logy, W, delta):
     lN, lD = np.log(X[0]), np.log(X[1])
     with np.errstate(all="ignore"):
-        u1, u2, e3, s, r, _, _, f = _huber_forward(theta, lN, lD, logy, W, delta)
-        np.clip(r, -delta, delta, out=r)
-        if W is not None:
-            r *= W
-        r /= s
-        u1 *= r
-        u2 *= r
-        e3 *= r
+        w1, w2, w3, r = _weights_and_residual(theta, lN, lD, logy)
+        psi, f = _huber(r, W, delta, np.empty_like(r))
+        w1 *= psi
+        w2 *= psi
+        w3 *= psi
         g = np.empty((theta.shape[0], 5))
-        g[:, 0] = u1.sum(1)
-        g[:, 3] = -(u1 @ lN)
-        g[:, 1] = u2.sum(1)
-        g[:, 4] = -(u2 @ lD)
-        g[:, 2] = e3.sum(1)
+        g[:, 0] = w1.sum(1)
+        g[:, 3] = -(w1 @ lN)
+        g[:, 1] = w2.sum(1)
+        g[:, 4] = -(w2 @ lD)
+        g[:, 2] = w3.sum(1)
     return f, g
 
 
@@ -82,79 +128,80 @@ def fast_hessian(theta, X, logy, W, delta, curvature="exact"):
     curvature="irls" replaces h''(r) (0 outside the Huber band) by psi(r)/r = min(1, delta/|r|), the IRLS weight:
     a curvature that sees every point, which makes far-from-optimum steps much better on the L1-like objective."""
     lN, lD = np.log(X[0]), np.log(X[1])
-    S = theta.shape[0]
     with np.errstate(all="ignore"):
-        u1, u2, e3, s, r, a, inside, f = _huber_forward(theta, lN, lD, logy, W, delta)
-        psi = np.clip(r, -delta, delta)
-        if W is not None:
-            psi *= W
-        np.reciprocal(s, out=s)
-        u1 *= s  # softmax weights w1, w2, w3
-        u2 *= s
-        e3 *= s
-        # flush negligible weights to zero: their products would be subnormal numbers, which are ~100x slower
-        for w in (u1, u2, e3):
-            w[w < 1e-100] = 0.0
+        w1, w2, w3, r = _weights_and_residual(theta, lN, lD, logy)
         if curvature == "exact":
-            c = inside.astype(float)
+            c = (np.abs(r) <= delta).astype(float)
         else:
-            c = np.where(inside, 1.0, delta / np.maximum(a, 1e-300))
+            c = np.abs(r)
+            np.maximum(c, delta, out=c)
+            np.divide(delta, c, out=c)
+        buf = np.empty((9,) + r.shape)
+        psi, f = _huber(r, W, delta, buf[0])
         if W is not None:
             c *= W
         c -= psi
-        # every entry of g and H is a sum over points of one of 9 products times one of 6 features;
-        # fill the products into one buffer and do all the sums with a single BLAS matmul
-        buf = np.empty((9, S, lN.size))
-        np.multiply(psi, u1, out=buf[0])
-        np.multiply(psi, u2, out=buf[1])
-        np.multiply(psi, e3, out=buf[2])
-        cw = c * u1
-        np.multiply(cw, u1, out=buf[3])
-        np.multiply(cw, u2, out=buf[4])
-        np.multiply(cw, e3, out=buf[5])
-        np.multiply(c, u2, out=cw)
-        np.multiply(cw, u2, out=buf[6])
-        np.multiply(cw, e3, out=buf[7])
-        np.multiply(c, e3, out=cw)
-        np.multiply(cw, e3, out=buf[8])
-        feats = np.stack([np.ones_like(lN), lN, lD, lN * lN, lD * lD, lN * lD], axis=1)
-        M = (feats.T @ buf.reshape(9 * S, -1).T).T.reshape(9, S, 6)  # this orientation is ~5x faster in OpenBLAS
-        one, fN, fD, fNN, fDD, fND = range(6)
-        P1, P2, P3, C11, C12, C13, C22, C23, C33 = M
-        g = np.empty((S, 5))
-        g[:, 0] = P1[:, one]
-        g[:, 1] = P2[:, one]
-        g[:, 2] = P3[:, one]
-        g[:, 3] = -P1[:, fN]
-        g[:, 4] = -P2[:, fD]
-        H = np.empty((S, 5, 5))
-        # (a, b, e, alpha, beta); Gauss-Newton-like part sum c g g^T
-        H[:, 0, 0] = C11[:, one]
-        H[:, 0, 1] = C12[:, one]
-        H[:, 0, 2] = C13[:, one]
-        H[:, 0, 3] = -C11[:, fN]
-        H[:, 0, 4] = -C12[:, fD]
-        H[:, 1, 1] = C22[:, one]
-        H[:, 1, 2] = C23[:, one]
-        H[:, 1, 3] = -C12[:, fN]
-        H[:, 1, 4] = -C22[:, fD]
-        H[:, 2, 2] = C33[:, one]
-        H[:, 2, 3] = -C13[:, fN]
-        H[:, 2, 4] = -C23[:, fD]
-        H[:, 3, 3] = C11[:, fNN]
-        H[:, 3, 4] = C12[:, fND]
-        H[:, 4, 4] = C22[:, fDD]
-        # plus psi * sum_k w_k J_k J_k^T (J_1 = e_a - lN e_alpha, J_2 = e_b - lD e_beta, J_3 = e_e)
-        H[:, 0, 0] += P1[:, one]
-        H[:, 0, 3] -= P1[:, fN]
-        H[:, 3, 3] += P1[:, fNN]
-        H[:, 1, 1] += P2[:, one]
-        H[:, 1, 4] -= P2[:, fD]
-        H[:, 4, 4] += P2[:, fDD]
-        H[:, 2, 2] += P3[:, one]
-        iu = np.triu_indices(5, 1)
-        H[:, iu[1], iu[0]] = H[:, iu[0], iu[1]]
-    return f, g, H
+        # every entry of g and H is a sum over points of one of 9 products times a feature of (log N, log D)
+        for k, (u, v) in enumerate(((psi, w1), (psi, w2), (psi, w3))):
+            np.multiply(u, v, out=buf[k])
+        k = 3
+        for i, wi in enumerate((w1, w2, w3)):
+            np.multiply(c, wi, out=r)
+            for wj in (w1, w2, w3)[i:]:
+                np.multiply(r, wj, out=buf[k])
+                k += 1
+        return f, *_assemble(_feature_sums(buf, lN, lD))
+
+
+def _feature_sums(buf, lN, lD):
+    """M (9, S, 6): each of the 9 products summed over points against the features 1, lN, lD, lN^2, lD^2, lN lD,
+    in one BLAS matmul."""
+    S = buf.shape[1]
+    feats = np.stack([np.ones_like(lN), lN, lD, lN * lN, lD * lD, lN * lD], axis=1)
+    return (feats.T @ buf.reshape(9 * S, -1).T).T.reshape(9, S, 6)  # this orientation is ~5x faster in OpenBLAS
+
+
+_UPPER = np.triu_indices(5, 1)
+
+
+def _assemble(M):
+    """The gradient (S, 5) and Hessian (S, 5, 5) in (a, b, e, alpha, beta) from the feature sums."""
+    one, fN, fD, fNN, fDD, fND = range(6)
+    P1, P2, P3, C11, C12, C13, C22, C23, C33 = M
+    S = M.shape[1]
+    g = np.empty((S, 5))
+    g[:, 0] = P1[:, one]
+    g[:, 1] = P2[:, one]
+    g[:, 2] = P3[:, one]
+    g[:, 3] = -P1[:, fN]
+    g[:, 4] = -P2[:, fD]
+    H = np.empty((S, 5, 5))
+    # the Gauss-Newton-like part sum (h'' - psi) g g^T
+    H[:, 0, 0] = C11[:, one]
+    H[:, 0, 1] = C12[:, one]
+    H[:, 0, 2] = C13[:, one]
+    H[:, 0, 3] = -C11[:, fN]
+    H[:, 0, 4] = -C12[:, fD]
+    H[:, 1, 1] = C22[:, one]
+    H[:, 1, 2] = C23[:, one]
+    H[:, 1, 3] = -C12[:, fN]
+    H[:, 1, 4] = -C22[:, fD]
+    H[:, 2, 2] = C33[:, one]
+    H[:, 2, 3] = -C13[:, fN]
+    H[:, 2, 4] = -C23[:, fD]
+    H[:, 3, 3] = C11[:, fNN]
+    H[:, 3, 4] = C12[:, fND]
+    H[:, 4, 4] = C22[:, fDD]
+    # plus psi * sum_k w_k J_k J_k^T (J_1 = e_a - lN e_alpha, J_2 = e_b - lD e_beta, J_3 = e_e)
+    H[:, 0, 0] += P1[:, one]
+    H[:, 0, 3] -= P1[:, fN]
+    H[:, 3, 3] += P1[:, fNN]
+    H[:, 1, 1] += P2[:, one]
+    H[:, 1, 4] -= P2[:, fD]
+    H[:, 4, 4] += P2[:, fDD]
+    H[:, 2, 2] += P3[:, one]
+    H[:, _UPPER[1], _UPPER[0]] = H[:, _UPPER[0], _UPPER[1]]
+    return g, H
 
 
 HOFFMANN_GRID = product_grid(
