@@ -161,47 +161,50 @@ def _feature_sums(buf, lN, lD):
     return (feats.T @ buf.reshape(9 * S, -1).T).T.reshape(9, S, 6)  # this orientation is ~5x faster in OpenBLAS
 
 
-_UPPER = np.triu_indices(5, 1)
+PRODUCTS = ("P1", "P2", "P3", "C11", "C12", "C13", "C22", "C23", "C33")  # the rows of `buf` in fast_hessian
+FEATURES = ("1", "lN", "lD", "lN2", "lD2", "lNlD")  # the columns of _feature_sums
+# Each entry of the gradient and of the upper Hessian in (a, b, e, alpha, beta) as signed feature sums: the
+# Gauss-Newton-like part sum (h'' - psi) g g^T (the C products) plus psi sum_k w_k J_k J_k^T (the P products; J_1 =
+# e_a - lN e_alpha, J_2 = e_b - lD e_beta, J_3 = e_e).
+GRADIENT = {0: [("P1", "1", 1)], 1: [("P2", "1", 1)], 2: [("P3", "1", 1)], 3: [("P1", "lN", -1)],
+            4: [("P2", "lD", -1)]}
+HESSIAN = {
+    (0, 0): [("C11", "1", 1), ("P1", "1", 1)], (0, 1): [("C12", "1", 1)], (0, 2): [("C13", "1", 1)],
+    (0, 3): [("C11", "lN", -1), ("P1", "lN", -1)], (0, 4): [("C12", "lD", -1)],
+    (1, 1): [("C22", "1", 1), ("P2", "1", 1)], (1, 2): [("C23", "1", 1)], (1, 3): [("C12", "lN", -1)],
+    (1, 4): [("C22", "lD", -1), ("P2", "lD", -1)],
+    (2, 2): [("C33", "1", 1), ("P3", "1", 1)], (2, 3): [("C13", "lN", -1)], (2, 4): [("C23", "lD", -1)],
+    (3, 3): [("C11", "lN2", 1), ("P1", "lN2", 1)], (3, 4): [("C12", "lNlD", 1)],
+    (4, 4): [("C22", "lD2", 1), ("P2", "lD2", 1)],
+}
+
+
+def _assembly_matrix() -> np.ndarray:
+    """(54, 30): the flat feature sums (product-major) times this are the gradient (5) and the Hessian (25, both
+    triangles), in one matmul instead of some 40 small array assignments per call."""
+    T = np.zeros((len(PRODUCTS) * len(FEATURES), 30))
+
+    def row(product, feature):
+        return PRODUCTS.index(product) * len(FEATURES) + FEATURES.index(feature)
+
+    for i, terms in GRADIENT.items():
+        for product, feature, sign in terms:
+            T[row(product, feature), i] = sign
+    for (i, j), terms in HESSIAN.items():
+        for product, feature, sign in terms:
+            T[row(product, feature), 5 + 5 * i + j] = sign
+            T[row(product, feature), 5 + 5 * j + i] = sign
+    return T
+
+
+ASSEMBLY = _assembly_matrix()
 
 
 def _assemble(M):
-    """The gradient (S, 5) and Hessian (S, 5, 5) in (a, b, e, alpha, beta) from the feature sums."""
-    one, fN, fD, fNN, fDD, fND = range(6)
-    P1, P2, P3, C11, C12, C13, C22, C23, C33 = M
+    """The gradient (S, 5) and Hessian (S, 5, 5) from the feature sums M (9, S, 6)."""
     S = M.shape[1]
-    g = np.empty((S, 5))
-    g[:, 0] = P1[:, one]
-    g[:, 1] = P2[:, one]
-    g[:, 2] = P3[:, one]
-    g[:, 3] = -P1[:, fN]
-    g[:, 4] = -P2[:, fD]
-    H = np.empty((S, 5, 5))
-    # the Gauss-Newton-like part sum (h'' - psi) g g^T
-    H[:, 0, 0] = C11[:, one]
-    H[:, 0, 1] = C12[:, one]
-    H[:, 0, 2] = C13[:, one]
-    H[:, 0, 3] = -C11[:, fN]
-    H[:, 0, 4] = -C12[:, fD]
-    H[:, 1, 1] = C22[:, one]
-    H[:, 1, 2] = C23[:, one]
-    H[:, 1, 3] = -C12[:, fN]
-    H[:, 1, 4] = -C22[:, fD]
-    H[:, 2, 2] = C33[:, one]
-    H[:, 2, 3] = -C13[:, fN]
-    H[:, 2, 4] = -C23[:, fD]
-    H[:, 3, 3] = C11[:, fNN]
-    H[:, 3, 4] = C12[:, fND]
-    H[:, 4, 4] = C22[:, fDD]
-    # plus psi * sum_k w_k J_k J_k^T (J_1 = e_a - lN e_alpha, J_2 = e_b - lD e_beta, J_3 = e_e)
-    H[:, 0, 0] += P1[:, one]
-    H[:, 0, 3] -= P1[:, fN]
-    H[:, 3, 3] += P1[:, fNN]
-    H[:, 1, 1] += P2[:, one]
-    H[:, 1, 4] -= P2[:, fD]
-    H[:, 4, 4] += P2[:, fDD]
-    H[:, 2, 2] += P3[:, one]
-    H[:, _UPPER[1], _UPPER[0]] = H[:, _UPPER[0], _UPPER[1]]
-    return g, H
+    out = M.transpose(1, 0, 2).reshape(S, -1) @ ASSEMBLY
+    return out[:, :5], out[:, 5:].reshape(S, 5, 5)
 
 
 HOFFMANN_GRID = product_grid(
