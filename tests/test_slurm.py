@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, system_unavailable
+from conftest import REPO, snakemake, system_unavailable
 
 from scalinglab import resources
-from scalinglab.config import StudyPaths, expand, load_config
+from scalinglab.config import StudyPaths, dataset_dir, expand, load_config
 
 CLUSTER_SH = REPO / "tests" / "slurm" / "cluster.sh"
 # metrics.parquet columns that measure the machine, not the run: they may differ between two executions
@@ -70,17 +70,20 @@ def copy_checkout(dest: Path) -> Path:
     return dest
 
 
-def slurm_snakemake(*args, cwd, timeout=300, profile="slurm", env=None):
-    """`snakemake --profile slurm ...` in cwd, as a user types it, with a short first status check for tests."""
+def slurm_snakemake(*args, cwd, log: Path, timeout=480, profile="slurm", env=None):
+    """`snakemake --profile slurm ...` started in cwd, as a user types it, with a short first status check for tests.
+    Its output goes to `log`, not a pipe: workflows run side by side, and a pipe nobody reads would block one."""
     command = ["timeout", "-k", "15", str(timeout), sys.executable, "-m", "snakemake", "--profile", profile,
                "--slurm-init-seconds-before-status-checks", "2", *map(str, args)]
-    return subprocess.Popen(command, cwd=cwd, env=env_with_venv(**(env or {})), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    with open(log, "w") as out:
+        return subprocess.Popen(command, cwd=cwd, env=env_with_venv(**(env or {})), stdout=out,
+                                stderr=subprocess.STDOUT, text=True)
 
 
-def finish(process, timeout=330):
-    out, _ = process.communicate(timeout=timeout)
-    return process.returncode, out
+def finish(process, log: Path, timeout=510):
+    """(return code, output) of a workflow started by slurm_snakemake."""
+    process.wait(timeout=timeout)
+    return process.returncode, log.read_text(errors="replace")
 
 
 def scheduler_records() -> dict[str, dict]:
@@ -132,46 +135,90 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def slurm_study(cluster, tmp_path_factory):
-    """config/test.yaml run by `snakemake --profile slurm` from the root of a copy of this checkout."""
+def slurm_workflows(cluster, tmp_path_factory, request):
+    """Every SLURM workflow of this module, started at once: {name: (directory, process, log)}.
+
+    - tiny: config/test.yaml from the root of a copy of this checkout.
+    - command: examples/command_trainer (a training script that does not import scalinglab), made tiny, from the
+      root of a second copy (its config is edited there).
+    - flaky and broken: tests/slurm/flaky.yaml (every run fails once) and broken.yaml (one run fails always), through
+      the trainer's test hook SCALINGLAB_TEST_FAIL_ATTEMPTS (sbatch exports the environment to the jobs); both use
+      the same mnist1d data, prepared once.
+
+    Each workflow spends most of its wall time waiting: the plugin's status-check interval grows by 10 s while none
+    of its jobs finishes. Side by side those waits overlap, and the local run of config/test.yaml that the results
+    are compared with (tiny_study) uses the CPUs meanwhile. Every workflow is stopped at the end, also on failure."""
+    started = {}
+    try:
+        start_slurm_workflows(started, tmp_path_factory)
+        request.getfixturevalue("tiny_study")  # the local run, while the cluster's jobs wait for their checks
+        yield started
+    finally:
+        for _, process, _ in started.values():
+            if process.poll() is None:
+                process.terminate()  # `timeout` passes it on to snakemake, which cancels its SLURM jobs
+                process.wait(timeout=60)
+
+
+def start_slurm_workflows(started: dict, tmp_path_factory):
+    """Start slurm_workflows' workflows, each entered in `started` as soon as it runs (so that it is stopped)."""
+    logs = tmp_path_factory.mktemp("slurm_logs")
     root = copy_checkout(tmp_path_factory.mktemp("slurm_checkout") / "scalinglab")
-    rc, out = finish(slurm_snakemake("--configfile", "config/test.yaml", cwd=root))
-    return root, rc, out
-
-
-@pytest.fixture(scope="module")
-def fault_runs(slurm_study, tmp_path_factory):
-    """tests/slurm/flaky.yaml (every run fails once) and broken.yaml (fails always), side by side on the cluster,
-    through the trainer's test hook SCALINGLAB_TEST_FAIL_ATTEMPTS (sbatch exports the environment to the jobs).
-    Both reuse the mnist1d data that slurm_study prepared (same generation parameters)."""
-    root, rc, _ = slurm_study
-    assert rc == 0, "the main SLURM study failed; fault tests need its prepared data"
-    runs = {}
-    hooks = {"flaky": {"SCALINGLAB_TEST_FAIL_ATTEMPTS": "1"},
-             "broken": {"SCALINGLAB_TEST_FAIL_ATTEMPTS": "99", "SCALINGLAB_TEST_FAIL_RUNS": "broken/w8/*"}}
-    for name, hook in hooks.items():
-        workdir = tmp_path_factory.mktemp(f"slurm_{name}")
-        shutil.copytree(root / "results" / "data" / "mnist1d", workdir / "results" / "data" / "mnist1d")
-        shutil.copy(REPO / "tests" / "slurm" / f"{name}.yaml", workdir / f"{name}.yaml")
-        process = slurm_snakemake("--snakefile", root / "Snakefile", "--configfile", f"{name}.yaml",
-                                  cwd=workdir, profile=root / "slurm", timeout=240,
-                                  env=hook)
-        runs[name] = (workdir, process)
-    return {name: (workdir, *finish(process, timeout=270)) for name, (workdir, process) in runs.items()}
-
-
-@pytest.fixture(scope="module")
-def slurm_command_study(cluster, tmp_path_factory):
-    """examples/command_trainer (a training script that does not import scalinglab), made tiny, run by
-    `snakemake --profile slurm` from the root of a copy of this checkout."""
-    root = copy_checkout(tmp_path_factory.mktemp("slurm_command") / "scalinglab")
-    study = root / "examples" / "command_trainer" / "config.yaml"
+    started["tiny"] = (root, slurm_snakemake("--configfile", "config/test.yaml", cwd=root, log=logs / "tiny.log"),
+                       logs / "tiny.log")
+    command_root = copy_checkout(tmp_path_factory.mktemp("slurm_command") / "scalinglab")
+    study = command_root / "examples" / "command_trainer" / "config.yaml"
     config = yaml.safe_load(study.read_text())
     config["sweeps"][0].update(seeds=[0], train={**config["sweeps"][0]["train"], "epochs": 3})
     config["fit"]["bootstrap"] = 20
     study.write_text(yaml.safe_dump(config, sort_keys=False))
-    rc, out = finish(slurm_snakemake("--configfile", study.relative_to(root), cwd=root))
-    return root, config, rc, out
+    started["command"] = (command_root, slurm_snakemake("--configfile", study.relative_to(command_root),
+                                                        cwd=command_root, log=logs / "command.log"),
+                          logs / "command.log")
+    # flaky and broken test retries, not data preparation (tiny sends prepare_data through sbatch): their data is
+    # prepared here by the local snakemake, sparing each a SLURM round trip and its slow status checks.
+    data = tmp_path_factory.mktemp("slurm_data")
+    shutil.copy(REPO / "tests" / "slurm" / "flaky.yaml", data / "flaky.yaml")
+    prepared = prepared_dataset(data / "flaky.yaml", cwd=data)
+    hooks = {"flaky": {"SCALINGLAB_TEST_FAIL_ATTEMPTS": "1"},
+             "broken": {"SCALINGLAB_TEST_FAIL_ATTEMPTS": "99", "SCALINGLAB_TEST_FAIL_RUNS": "broken/w8/*"}}
+    for name, hook in hooks.items():
+        workdir = tmp_path_factory.mktemp(f"slurm_{name}")
+        shutil.copy(REPO / "tests" / "slurm" / f"{name}.yaml", workdir / f"{name}.yaml")
+        shutil.copytree(data / prepared, workdir / prepared)
+        process = slurm_snakemake("--snakefile", root / "Snakefile", "--configfile", f"{name}.yaml",
+                                  cwd=workdir, profile=root / "slurm", env=hook, log=logs / f"{name}.log")
+        started[name] = (workdir, process, logs / f"{name}.log")
+
+
+@pytest.fixture(scope="module")
+def slurm_study(slurm_workflows):
+    """config/test.yaml run by `snakemake --profile slurm` from the root of a copy of this checkout."""
+    root, process, log = slurm_workflows["tiny"]
+    return root, *finish(process, log)
+
+
+@pytest.fixture(scope="module")
+def fault_runs(slurm_workflows):
+    """{"flaky": (workdir, rc, output), "broken": ...}: every run of flaky fails once; broken/w8 fails always."""
+    return {name: (workdir, *finish(process, log))
+            for name, (workdir, process, log) in slurm_workflows.items() if name in ("flaky", "broken")}
+
+
+@pytest.fixture(scope="module")
+def slurm_command_study(slurm_workflows):
+    """examples/command_trainer, made tiny, run by `snakemake --profile slurm` from the root of a copy."""
+    root, process, log = slurm_workflows["command"]
+    config = yaml.safe_load((root / "examples" / "command_trainer" / "config.yaml").read_text())
+    return root, config, *finish(process, log)
+
+
+def prepared_dataset(study: Path, cwd: Path) -> str:
+    """The one dataset of `study`, prepared in cwd by the local snakemake: its cache folder, relative to cwd."""
+    spec = expand(load_config(study))[0]
+    folder = dataset_dir(spec["dataset"], spec["dataset_id"])
+    snakemake("--configfile", study, "--cores", "1", f"{folder}/data.npz", cwd=cwd)
+    return folder
 
 
 # ----------------------------------------------------------------------------------------------- cluster tests

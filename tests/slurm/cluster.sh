@@ -48,7 +48,10 @@ up() {
 
     local host cpus mem_mb gres_types="" node_gres="" gpu_partition="" gpus=${SCALINGLAB_FAKE_GPUS:-0}
     host=$(hostname -s)
-    cpus=$(nproc)
+    # Four job slots per core: a job queued behind others makes its snakemake back off (the SLURM plugin adds 10 s
+    # to its status-check interval while none of its jobs finishes), so the tiny jobs of the workflows that
+    # tests/test_slurm.py starts side by side share the cores at once instead of queueing.
+    cpus=$(( $(nproc) * 4 ))
     # Half the machine's memory: enough for the tests' jobs, and other users of the machine keep the rest.
     mem_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 2048 ))
     if (( gpus > 0 )); then
