@@ -16,21 +16,22 @@ from report_synthetic import make_study
 pytestmark = pytest.mark.slow
 
 
-def write(study, out_dir) -> dict[str, str]:
+def write(study, out_dir, workers: int = 1) -> dict[str, str]:
     from scalinglab.cli import main
 
     assert main(["paper-figures", "--metrics", str(study["metrics"]), "--curves", str(study["curves"]),
                  "--fits", *map(str, study["fits"]), "--config-json", json.dumps(study["config"]),
-                 "--out-dir", str(out_dir)]) == 0
+                 "--out-dir", str(out_dir), "--workers", str(workers)]) == 0
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(out_dir).iterdir())}
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """The paper figures of the synthetic study, written twice into two folders: {folder: {file: sha256}}."""
+    """The paper figures of the synthetic study, written twice into two folders, by one process and then by three
+    (the workflow draws them in parallel): {folder: {file: sha256}}."""
     root = tmp_path_factory.mktemp("paper")
     study = make_study(root / "study")
-    return root, write(study, root / "a"), write(study, root / "b")
+    return root, write(study, root / "a"), write(study, root / "b", workers=3)
 
 
 def test_every_figure_in_three_formats_and_deterministic(written):

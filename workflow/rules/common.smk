@@ -128,6 +128,9 @@ EXECUTION_JSON = canonical_json(
     }
 )
 MAX_ATTEMPTS = config["retries"] + 1
+# Every core this snakemake runs jobs on: --cores, or --local-cores in a cluster run (which has no --cores and runs
+# `report` and `paper` locally). Those two draw their figures in parallel on them, after the last training job.
+LOCAL_CORES = workflow.resource_settings.cores or workflow.resource_settings.local_cores
 EXECUTION_ARG = shlex.quote(EXECUTION_JSON)
 
 

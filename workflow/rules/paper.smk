@@ -15,10 +15,11 @@ rule paper:
         f"{PATHS.logs}/paper.log",
     conda:
         SCALINGLAB_ENV
+    threads: LOCAL_CORES
     params:
         # a function: a plain string would be read as a pattern (a command template has braces)
         config=lambda wildcards: REPORT_CONFIG_JSON,
     shell:
         "scalinglab paper-figures --metrics {input.metrics:q}"
         " --curves {input.curves:q} --fits {input.fits:q} --config-json {params.config:q}"
-        " --out-dir {output:q} > {log:q} 2>&1"
+        " --workers {threads} --out-dir {output:q} > {log:q} 2>&1"

@@ -17,9 +17,7 @@ rule report:
         f"{PATHS.benchmarks}/report.tsv"
     conda:
         SCALINGLAB_ENV
-    # The study's last job: its figures are drawn in parallel on every core this snakemake runs jobs on (--cores;
-    # --local-cores in a cluster run, which has no --cores and runs `report` locally).
-    threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
+    threads: LOCAL_CORES
     params:
         # a function: a plain string would be read as a pattern (a command template has braces)
         config=lambda wildcards: REPORT_CONFIG_JSON,
