@@ -129,8 +129,9 @@ def test_sigkill_then_rerun_resumes_to_the_same_metrics(data, tmp_path):
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (out / checkpoint.NAME).exists() and not (out / "run.json").exists()
 
-    resumed = _cli_train(spec, data / "shakespeare_char", out)
-    assert resumed.returncode == 0, resumed.stderr
+    # the rerun in this process: the same command line, without a second start of Python and torch
+    assert cli_main(["train", "--spec-json", json.dumps(spec), "--data-dir", str(data / "shakespeare_char"),
+                     "--out-dir", str(out)]) == 0
     result = json.loads((out / "run.json").read_text())
     assert result["metrics"]["resumed_from_step"] == 35
     assert deterministic_part(result) == deterministic_part(json.loads(json.dumps(reference)))
