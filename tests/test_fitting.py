@@ -357,7 +357,7 @@ def _no_pruning_objective(data):
 # Weak grids 0 and 2 are two of the three of weak_grid(0..13) where racing by objective alone (before the diverse
 # survivors, the finishing of the best unconverged end points and the pruned-start check) ended worse than running
 # every start to the end: 1.8113e-4 vs 1.8105e-4 and 6.3615e-5 vs 6.3614e-5.
-@pytest.mark.parametrize("seed", [0, 2])
+@pytest.mark.parametrize("seed", [0, pytest.param(2, marks=pytest.mark.slow)])  # one weak grid in the fast subset
 def test_racing_keeps_the_best_basin_on_weak_grids(seed):
     data = weak_grid(seed)
     result = fit(data, "chinchilla", "N,D", "y", bootstrap=0, backtest_holdouts=[])
@@ -411,6 +411,9 @@ def test_bootstrap_basin_check_frees_resamples_trapped_by_warm_starts():
 
 
 # ---- prediction intervals ----------------------------------------------------------------------------------------
+# slow: a coverage count over 30 fits, like tests/test_coverage.py; the fast subset checks that the prediction
+# interval contains the confidence band (test_predict_round_trip_and_status_filter, test_fit_cli.py's pipeline flags)
+@pytest.mark.slow
 def test_prediction_interval_covers_new_runs_the_confidence_band_does_not():
     """On 30 synthetic ladders (7 sizes x 2 seeds, 2% noise), a new run at the largest size falls inside the 95%
     prediction interval about 95% of the time; the confidence band of the curve is far too narrow for it."""
