@@ -24,6 +24,11 @@ NARROW_INCHES = 4.5  # a figure narrower than this puts its legend below the axe
 RASTERIZE_ABOVE = 400  # points in one scatter: beyond this it is embedded as an image (small files)
 SVG_SALT = "scalinglab"
 EXTRAPOLATE = 10.0  # draw fits to 10x beyond the largest run
+CURVE_POINTS = 240  # a fitted line's points across its figure
+# Every BAND_STRIDE-th of them (and the last) carries the bands: a prediction interval costs ~30 ms of CPU per point
+# (1,000 draws, a bisection of their mixture), and the bands are smooth: at 61 points they lie within 0.11 px of
+# the 240-point bands in the default study's figures (at 100 dpi), for a quarter of the report's largest cost.
+BAND_STRIDE = 4
 
 LABELS = {
     "n_params": "parameters N",
@@ -186,19 +191,21 @@ def scaling_figure(runs, fits: list, size=REPORT, title: str | None = None):
                     rasterized=len(data) > RASTERIZE_ABOVE, zorder=3, edgecolor="none")
     if len(data):
         xmin, xmax = float(data[x].min()), float(data[x].max())
-        grid = np.geomspace(xmin / 1.2, xmax * EXTRAPOLATE, 240)
+        grid = np.geomspace(xmin / 1.2, xmax * EXTRAPOLATE, CURVE_POINTS)
         inside = grid <= xmax
+        bands_at = grid[np.unique(np.r_[np.arange(0, len(grid), BAND_STRIDE), len(grid) - 1])]
         for fit, colour in zip(fits, _law_colours(len(fits))):
-            p = predict(fit.result, {x: grid})
-            ax.plot(grid[inside], p["value"][inside], color=colour, lw=1.8, label=safe(f"{fit.law} fit"), zorder=4)
-            ax.plot(grid[~inside], p["value"][~inside], color=colour, lw=1.8, ls="--", zorder=4)
-            low, high = p["confidence_interval"]
+            value = predict(fit.result, {x: grid}, intervals=False)["value"]
+            ax.plot(grid[inside], value[inside], color=colour, lw=1.8, label=safe(f"{fit.law} fit"), zorder=4)
+            ax.plot(grid[~inside], value[~inside], color=colour, lw=1.8, ls="--", zorder=4)
+            bands = predict(fit.result, {x: bands_at})
+            low, high = bands["confidence_interval"]
             if np.isfinite(low).any():
-                ax.fill_between(grid, low, high, color=colour, alpha=0.2, lw=0, zorder=2)
-            low, high = p["prediction_interval"]
+                ax.fill_between(bands_at, low, high, color=colour, alpha=0.2, lw=0, zorder=2)
+            low, high = bands["prediction_interval"]
             if np.isfinite(low).any():
-                ax.plot(grid, low, color=colour, lw=0.8, ls=(0, (1, 2)), zorder=2)
-                ax.plot(grid, high, color=colour, lw=0.8, ls=(0, (1, 2)), zorder=2)
+                ax.plot(bands_at, low, color=colour, lw=0.8, ls=(0, (1, 2)), zorder=2)
+                ax.plot(bands_at, high, color=colour, lw=0.8, ls=(0, (1, 2)), zorder=2)
         ax.axvline(xmax, color="0.5", ls=":", lw=1, zorder=1)
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
