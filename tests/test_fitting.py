@@ -599,14 +599,20 @@ def test_two_step_accuracy_chains_the_link_to_the_loss_prediction_and_is_scored(
     assert table.loc[0, "accuracy_truth"] == truth and bool(table.loc[0, "accuracy_in_prediction_interval"])
 
 
-@pytest.mark.slow  # about 40 s of CPU: two fits of 20,000 rows with their bootstraps
+@pytest.mark.slow  # about 6 s of CPU: two fits of 5,000 rows with their bootstraps
 def test_many_rows_refit_from_one_newton_step_to_the_same_intervals(monkeypatch):
     """#14: from LARGE_ROWS rows a bootstrap refit starts one shared-curvature Newton step from the point fit and
-    stops once its step is below STEP_TOL standard errors: the intervals are those of the full refits."""
+    stops once its step is below STEP_TOL standard errors: the intervals are those of the full refits.
+    Run at 5,000 rows (LARGE_ROWS lowered to it), where the one step alone is further from each refit's optimum:
+    refits stopped right after it (STEP_TOL 1e3) miss by 4.6% of an interval's width and fail here, while at
+    20,000 rows they missed by 1.2% and passed. The basin check, the same in both fits and tested on its own, is
+    off: it was 80% of this test's time."""
     from scalinglab.fitting import bootstrap
 
     rng = np.random.default_rng(0)
-    n = bootstrap.LARGE_ROWS
+    n = 5000
+    monkeypatch.setattr(bootstrap, "LARGE_ROWS", n)
+    monkeypatch.setattr(bootstrap, "BASIN_CHECKS", 0)
     x = np.exp(rng.uniform(np.log(1e4), np.log(1e8), n))
     frame = pd.DataFrame({"N": x, "loss": (1.7 + 400 * x**-0.34) * np.exp(rng.normal(0, 0.01, n))})
     fast = fit(frame, "saturating_power", "N", "loss", bootstrap=60, backtest_holdouts=[])
