@@ -250,24 +250,45 @@ def test_an_unfittable_sweep_is_recorded_not_fatal(tmp_path):
     _clean_error(cli("predict", out_path, "--at", "N=1e8"), "could not be fitted")
 
 
+SCALE = 16  # the memory test below runs #14's million-row case with every budget and the row count divided by this
+
+
 @pytest.mark.slow
-def test_a_million_rows_stay_in_memory(tmp_path):
-    """1,000,000 rows: the start grid is searched on a subset, resample weights are drawn and refitted in chunks of
-    at most bootstrap.MEMORY_ELEMENTS numbers, the basin check one resample at a time: peak memory under 2 GiB
-    (the default 1,000 resamples would have held 1,000 x 1,000,000 weight matrices, 16 GB)."""
+def test_many_rows_stay_in_memory_at_a_sixteenth_of_every_budget(tmp_path, monkeypatch):
+    """#14's 1,000,000 rows under 2 GiB, scaled down by SCALE: 62,500 rows, the resample-weight budget
+    (bootstrap.MEMORY_ELEMENTS), the per-temporary budget (optimize.CHUNK_ELEMENTS) and the coarse start search's
+    rows (COARSE_ROWS) all divided by 16, and the budget 2 GiB / 16 = 128 MiB of traced allocations. With 100
+    resamples, holding their weights for 3 warm starts at once would take 143 MiB, so only chunking passes (it
+    did: 33 MiB; unchunked 146 MiB). The full-size case is bench_fit's line (peak memory at 1,000,000 rows)."""
+    import tracemalloc
+
+    from scalinglab.cli import main
+    from scalinglab.fitting import bootstrap, multistart, optimize
+
+    rows, resamples, budget = 1_000_000 // SCALE, 100, 2 * 2**30 // SCALE
+    monkeypatch.setattr(bootstrap, "MEMORY_ELEMENTS", bootstrap.MEMORY_ELEMENTS // SCALE)
+    monkeypatch.setattr(optimize, "CHUNK_ELEMENTS", optimize.CHUNK_ELEMENTS // SCALE)
+    monkeypatch.setattr(multistart, "COARSE_ROWS", multistart.COARSE_ROWS // SCALE)
+    monkeypatch.setattr(bootstrap, "COARSE_ROWS", multistart.COARSE_ROWS)
+    assert resamples * rows * 3 * 8 > budget  # the weights of every resample for 3 warm starts would not fit
     rng = np.random.default_rng(0)
-    N = np.exp(rng.uniform(np.log(1e4), np.log(1e8), 1_000_000))
-    path = tmp_path / "big.parquet"
-    pd.DataFrame({"N": N, "loss": (1.7 + 400 * N**-0.34) * np.exp(rng.normal(0, 0.01, N.size))}).to_parquet(path)
-    script = ("import resource, sys; from scalinglab.cli import main; code = main(sys.argv[1:]); "
-              "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)")
-    out = subprocess.run([sys.executable, "-c", script, "fit", str(path), "--x", "N", "--y", "loss",
-                          "--bootstrap", "20", "--backtest-holdouts", "0", "--out", str(tmp_path / "big.json")],
-                         capture_output=True, text=True, cwd=REPO)
-    assert out.returncode == 0, out.stderr
-    assert int(out.stdout.split("maxrss_kb")[1].split()[0]) / 2**20 < 2.0
+    N = np.exp(rng.uniform(np.log(1e4), np.log(1e8), rows))
+    loss = (1.7 + 400 * N**-0.34) * np.exp(rng.normal(0, 0.01, N.size))
+    path, small = tmp_path / "big.parquet", tmp_path / "small.parquet"
+    pd.DataFrame({"N": N, "loss": loss}).to_parquet(path)
+    pd.DataFrame({"N": N[:200], "loss": loss[:200]}).to_parquet(small)
+    common = ["--x", "N", "--y", "loss", "--backtest-holdouts", "0"]
+    assert main(["fit", str(small), *common, "--bootstrap", "20", "--out", str(tmp_path / "small.json")]) == 0
+    # (that first fit did the lazy imports, whose allocations are not the fit's)
+    tracemalloc.start()
+    try:
+        code = main(["fit", str(path), *common, "--bootstrap", str(resamples), "--out", str(tmp_path / "big.json")])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0 and peak < budget, peak / 2**20
     d = json.loads((tmp_path / "big.json").read_text())
-    assert d["bootstrap"]["n"] == 20 and d["diagnostics"]["coarse_rows"] == 16384
+    assert d["bootstrap"]["n"] == resamples and d["diagnostics"]["coarse_rows"] == multistart.COARSE_ROWS
     assert abs(d["params"]["alpha"] - 0.34) < 0.01
 
 
