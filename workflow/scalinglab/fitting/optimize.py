@@ -55,6 +55,9 @@ class Objective:
         self.delta = float(delta)
         n = self.logy.shape[0]
         self.weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+        self.unit_weights = self.weights.ndim == 1 and bool(np.all(self.weights == 1))
+        # the fused kernels' view of X (Chinchilla: log N, log D and their features), made once, not per call
+        self.fast_X = law.fast_inputs(self.X) if law.fast_inputs is not None else self.X
 
     @property
     def has_hessian(self):
@@ -68,19 +71,23 @@ class Objective:
         S = theta.shape[0]
         idx = np.arange(S) if idx is None else idx
         W = None
-        if not (self.weights.ndim == 1 and np.all(self.weights == 1)):
+        if not self.unit_weights:
             W = self.weights[None, :] if self.weights.ndim == 1 else self.weights[idx]
-        kernel = self.law.fast_hessian or functools.partial(gauss_newton, self.law)
+        if self.law.fast_hessian is not None:
+            kernel, X = self.law.fast_hessian, self.fast_X
+        else:
+            kernel, X = functools.partial(gauss_newton, self.law), self.X
         chunk = max(1, min(256, CHUNK_ELEMENTS // max(1, self.logy.size * theta.shape[1])))
         parts = []
         for lo in range(0, S, chunk):
             w = None if W is None else (W if W.shape[0] == 1 else W[lo : lo + chunk])
-            parts.append(kernel(theta[lo : lo + chunk], self.X, self.logy, w, self.delta, curvature))
+            parts.append(kernel(theta[lo : lo + chunk], X, self.logy, w, self.delta, curvature))
         f, g, H = (np.concatenate(z) for z in zip(*parts)) if len(parts) > 1 else parts[0]
         bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1) | ~np.all(np.isfinite(H), axis=(1, 2))
-        f = np.where(bad, np.inf, f)
-        g[bad] = 0.0
-        H[bad] = 0.0
+        if bad.any():
+            f = np.where(bad, np.inf, f)
+            g[bad] = 0.0
+            H[bad] = 0.0
         return f, g, H
 
     def _w(self, idx):
@@ -102,8 +109,9 @@ class Objective:
                 gs.append(g)
             return np.concatenate(fs), np.concatenate(gs)
         if self.law.fast_objective is not None:
-            W = None if (self.weights.ndim == 1 and np.all(self.weights == 1)) else self._w(idx)
-            f, g = self.law.fast_objective(theta, self.X, self.logy, W, self.delta)
+            W = None if self.unit_weights else self._w(idx)
+            X = self.fast_X if self.law.fast_inputs is not None else self.X
+            f, g = self.law.fast_objective(theta, X, self.logy, W, self.delta)
             bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
             f = np.where(bad, np.inf, f)
             g[bad] = 0.0

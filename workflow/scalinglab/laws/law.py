@@ -50,6 +50,7 @@ class Law:
     # (tests check). The optimiser uses them where present, for speed.
     fast_objective: Callable | None = None
     fast_hessian: Callable | None = None
+    fast_inputs: Callable | None = None  # X -> what the two fused kernels take in place of X, once per objective
     description: str = ""
     reference: str = ""
 
