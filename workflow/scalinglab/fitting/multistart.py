@@ -21,6 +21,7 @@ FINISH_ITERATIONS = 1000
 FINISH_IRLS = 8  # ... the first of them on the IRLS curvature: from where racing left a start, the exact Hessian of
 # the Huber loss (zero outside its band) needs about 5 times as many steps to converge
 CANDIDATES = 16
+WARM_START_WITHIN = 2.0  # bootstrap warm starts: distinct converged optima with at most this times the best objective
 COARSE_ROWS = 16384  # beyond this many rows the start grid is searched on a random subset of this size first
 
 
@@ -29,7 +30,7 @@ class PointFit:
     theta: np.ndarray  # fitted parameters, in the scaled coordinates of the optimiser
     objective: float
     diagnostics: dict
-    local_optima: np.ndarray  # a few distinct good end points (scaled coordinates): bootstrap warm starts
+    local_optima: np.ndarray  # a few distinct converged end points (scaled coordinates): bootstrap warm starts
     candidates: np.ndarray  # up to CANDIDATES distinct good end points: the bootstrap's basin check starts from them
 
 
@@ -113,9 +114,14 @@ def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit
         },
         "grad_norm": float(np.max(np.abs(g))),
     }
-    optima = _distinct_optima(res, order, best_theta, CANDIDATES)
-    return PointFit(best_theta, best_f, diagnostics, optima[: max(1, int(settings.get("bootstrap_starts", 3)))],
-                    optima)
+    candidates = _distinct_optima(res, order, best_theta, CANDIDATES)
+    # warm starts of the bootstrap: converged optima that a resample could prefer; a start stopped by the iteration
+    # cap is not one, nor is a plateau 10 times worse (Chinchilla with alpha at 2), and each would cost every
+    # resample a refit from a useless point. Resamples trapped by the warm starts are the basin check's job.
+    near = np.isin(res.status[order], CONVERGED) & (res.f[order] <= WARM_START_WITHIN * best_f)
+    converged = order[near]
+    warm = _distinct_optima(res, converged, best_theta, max(1, int(settings.get("bootstrap_starts", 3))))
+    return PointFit(best_theta, best_f, diagnostics, warm, candidates)
 
 
 def _finish(law, objective, res, settings) -> dict:
