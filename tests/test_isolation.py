@@ -122,15 +122,17 @@ def test_a_truncated_dataset_cache_is_prepared_again_and_retrains_nothing(study_
     assert hashlib.sha256(data.read_bytes()).hexdigest() == good
 
 
-def test_kill_9_of_the_whole_workflow_recovers_with_one_command(tmp_path):
-    config = iris_study("killed", val_size=30)
-    config["sweeps"][0]["train"]["epochs"] = 50
-    path = write_study(tmp_path, config)
+def test_kill_9_of_the_whole_workflow_recovers_with_one_command(study_a, tmp_path):
+    workdir = copy_of(study_a, tmp_path)
+    paths = StudyPaths("study_a")
+    deleted = sorted((workdir / paths.runs).rglob("run.json"))[0]
+    shutil.rmtree(deleted.parent)  # a run to train: the workflow is killed while its job runs
+    path = workdir / "study_a.yaml"
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--workflow-profile",
                "none", "--configfile", str(path), "--cores", "1"]
-    process = subprocess.Popen(command, cwd=tmp_path, env=job_environment(), start_new_session=True,
+    process = subprocess.Popen(command, cwd=workdir, env=job_environment(), start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    incomplete = tmp_path / ".snakemake" / "incomplete"
+    incomplete = workdir / ".snakemake" / "incomplete"
 
     def job_running() -> bool:  # snakemake marks a job's output incomplete when the job starts
         return incomplete.is_dir() and any(path.is_file() for path in incomplete.rglob("*"))
@@ -143,11 +145,12 @@ def test_kill_9_of_the_whole_workflow_recovers_with_one_command(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    assert list((tmp_path / ".snakemake" / "locks").glob("*.lock")), "the kill left the lock behind"
+    assert list((workdir / ".snakemake" / "locks").glob("*.lock")), "the kill left the lock behind"
+    assert not deleted.exists()
     # The recovery the README documents: one command.
-    recovered = snakemake("--configfile", path, "--cores", "1", "--rerun-incomplete", cwd=tmp_path)
+    recovered = snakemake("--configfile", path, "--cores", "1", "--rerun-incomplete", cwd=workdir)
     assert "removed the locks left by a snakemake of this workflow that is no longer running" in recovered.stderr
-    assert (tmp_path / "reports" / "killed" / "report.html").is_file()
+    assert deleted.is_file() and (workdir / paths.report).stat().st_mtime_ns > deleted.stat().st_mtime_ns
 
 
 def test_a_sweep_whose_runs_all_failed_does_not_block_the_report(tmp_path):
