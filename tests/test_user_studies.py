@@ -106,7 +106,7 @@ def test_a_training_script_of_your_own_runs_as_a_command_sweep(tmp_path):
     assert fit["y"] == "final_val_loss" and fit["params"]
     curves = pd.read_parquet(tmp_path / StudyPaths(config["study"]).curves)
     assert len(curves) == len(metrics) * 3 and set(curves["run_id"]) == set(metrics["run_id"])
-    assert "prepare_data" not in result.stdout  # it brings its own data
+    assert "prepare_data" not in result.stdout + result.stderr  # it brings its own data (job lines go to stderr)
     assert nothing_to_do(tmp_path, study)
 
 
