@@ -213,6 +213,15 @@ def slurm_command_study(slurm_workflows):
     return root, config, *finish(process, log)
 
 
+@pytest.fixture(scope="module")
+def slurm_records(slurm_workflows):
+    """scheduler_records() once every workflow has ended: slurmctld forgets a finished job after MinJobAge (300 s),
+    and the workflows ran side by side, so the first jobs ended long before the module's last test."""
+    for _, process, _ in slurm_workflows.values():
+        process.wait(timeout=510)
+    return scheduler_records()
+
+
 def prepared_dataset(study: Path, cwd: Path) -> str:
     """The one dataset of `study`, prepared in cwd by the local snakemake: its cache folder, relative to cwd."""
     spec = expand(load_config(study))[0]
@@ -225,7 +234,7 @@ def prepared_dataset(study: Path, cwd: Path) -> str:
 
 
 @pytest.mark.slurm
-def test_the_study_runs_through_sbatch(slurm_study):
+def test_the_study_runs_through_sbatch(slurm_study, slurm_records):
     root, rc, out = slurm_study
     assert rc == 0, out[-6000:]
     specs = expand(load_config(REPO / "config" / "test.yaml"))
@@ -236,25 +245,23 @@ def test_the_study_runs_through_sbatch(slurm_study):
     assert len(submitted) == len(specs) + n_datasets + n_fits, out[-6000:]
     train_logs = [log for _, log in submitted if "/rule_train/" in log]
     assert len(train_logs) == len(specs)
-    records = scheduler_records()
     for job_id, _ in submitted:
-        assert records[job_id]["state"] == "COMPLETED", (job_id, records.get(job_id))
+        assert slurm_records[job_id]["state"] == "COMPLETED", (job_id, slurm_records.get(job_id))
     assert (root / "reports" / "tiny" / "report.html").is_file()
     assert "localrule aggregate" in out and "localrule report" in out
 
 
 @pytest.mark.slurm
-def test_train_jobs_request_the_estimated_resources(slurm_study):
+def test_train_jobs_request_the_estimated_resources(slurm_study, slurm_records):
     root, rc, out = slurm_study
     assert rc == 0
-    records = scheduler_records()
     by_run = {spec["run_path"].replace("/", "_"): spec for spec in expand(load_config(REPO / "config" / "test.yaml"))}
     checked = 0
     for job_id, log in submissions(out):
         if "/rule_train/" not in log:
             continue
         spec = by_run[Path(log).parent.name]
-        record = records[job_id]
+        record = slurm_records[job_id]
         assert minutes(record["time_limit"]) == resources.runtime_minutes(spec, attempt=1), record
         assert record["memory"] == f"{resources.mem_mb(spec, attempt=1)}M", record
         assert record["cpus"] == 1
@@ -293,7 +300,7 @@ def test_results_match_a_local_run(slurm_study, tiny_study):
 
 
 @pytest.mark.slurm
-def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs):
+def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs, slurm_records):
     workdir, rc, out = fault_runs["flaky"]
     assert rc == 0, out[-6000:]
     config = load_config(workdir / "flaky.yaml")
@@ -303,19 +310,18 @@ def test_a_run_that_fails_once_is_resubmitted_and_the_study_completes(fault_runs
     assert sorted(metrics["run_id"]) == sorted(s["run_id"] for s in specs)
     assert (metrics["status"] == "ok").all()
     assert (workdir / paths.report).is_file()
-    records = scheduler_records()
     for spec in specs:
         jobs = [job for job, log in submissions(out) if Path(log).parent.name == spec["run_path"].replace("/", "_")]
         # attempt 1 failed in its own SLURM job; attempt 2 was a new sbatch with twice the time limit
-        assert [records[j]["state"] for j in jobs] == ["FAILED", "COMPLETED"], (spec["run_path"], jobs)
-        assert [minutes(records[j]["time_limit"]) for j in jobs] == [
+        assert [slurm_records[j]["state"] for j in jobs] == ["FAILED", "COMPLETED"], (spec["run_path"], jobs)
+        assert [minutes(slurm_records[j]["time_limit"]) for j in jobs] == [
             resources.runtime_minutes(spec, 1), resources.runtime_minutes(spec, 2)]
         log = (workdir / paths.logs / "train" / f"{spec['run_path']}.log").read_text()
         assert "InjectedFailure" not in log  # the log is the successful attempt's
 
 
 @pytest.mark.slurm
-def test_a_run_that_always_fails_stops_the_workflow_naming_the_run_and_its_log(fault_runs):
+def test_a_run_that_always_fails_stops_the_workflow_naming_the_run_and_its_log(fault_runs, slurm_records):
     workdir, rc, out = fault_runs["broken"]
     assert rc != 0 and rc not in (124, 137), (rc, out[-4000:])
     config = load_config(workdir / "broken.yaml")
@@ -328,8 +334,7 @@ def test_a_run_that_always_fails_stops_the_workflow_naming_the_run_and_its_log(f
     folder = spec["run_path"].replace("/", "_")  # the plugin's log folder of the run
     jobs = [job for job, slurm_log in submissions(out) if Path(slurm_log).parent.name == folder]
     assert len(jobs) == config_attempts(workdir / "broken.yaml")
-    records = scheduler_records()
-    assert all(records[j]["state"] == "FAILED" for j in jobs)
+    assert all(slurm_records[j]["state"] == "FAILED" for j in jobs)
 
 
 def config_attempts(path) -> int:
@@ -449,7 +454,8 @@ def test_cluster_down_is_safe_when_nothing_was_started(tmp_path):
 
 
 @pytest.mark.slurm
-def test_a_training_script_of_your_own_runs_through_sbatch_with_the_resources_it_states(slurm_command_study):
+def test_a_training_script_of_your_own_runs_through_sbatch_with_the_resources_it_states(
+        slurm_command_study, slurm_records):
     root, config, rc, out = slurm_command_study
     assert rc == 0, out[-6000:]
     sweep = config["sweeps"][0]
@@ -459,11 +465,10 @@ def test_a_training_script_of_your_own_runs_through_sbatch_with_the_resources_it
     assert (metrics["n_params"] == metrics["arch_width"] + 1).all()  # as the script counts them
     assert json.loads((root / paths.fit(sweep["name"], "saturating_power")).read_text())["params"]
     assert (root / paths.report).is_file()
-    records = scheduler_records()
     train_jobs = [job for job, log in submissions(out) if "/rule_train/" in log]
     assert len(train_jobs) == len(sweep["sizes"])
     for job in train_jobs:  # the sweep's own requests reached sbatch: scalinglab cannot estimate a script's needs
-        assert records[job]["state"] == "COMPLETED", records[job]
-        assert minutes(records[job]["time_limit"]) == sweep["resources"]["runtime"], records[job]
-        assert records[job]["memory"] == f"{sweep['resources']['mem_mb']}M", records[job]
+        assert slurm_records[job]["state"] == "COMPLETED", slurm_records[job]
+        assert minutes(slurm_records[job]["time_limit"]) == sweep["resources"]["runtime"], slurm_records[job]
+        assert slurm_records[job]["memory"] == f"{sweep['resources']['mem_mb']}M", slurm_records[job]
     assert not (root / "results" / "data").exists()  # it brings its own data: nothing was prepared
