@@ -2,7 +2,7 @@
 and the peak memory of each step.
 
     python bench/bench_scale.py                 # 1,000 and 10,000 runs
-    python bench/bench_scale.py --sizes         # also 100,000 runs, with growth exponents (see SIZES_MINUTES)
+    python bench/bench_scale.py --sizes         # also 100,000 runs, with growth exponents (~8-10 min idle)
     python bench/bench_scale.py --runs 10000 --repeats 3
 
 `snakemake -n` on a study of N runs is timed against a minimal Snakefile with the same number of jobs (one data rule,
@@ -218,16 +218,22 @@ def lines(mode: str) -> list:
 
 
 def growth_lines(results: list[dict]) -> list:
-    """k in cost ~ n^k per step, from the sizes' timings; the floor's k is the reference ours is read against."""
+    """k in cost ~ n^k per step, from the sizes' wall times; the floor's k is the reference ours is read against.
+    The dry runs' k from CPU seconds too: on a loaded machine a wall time at 100,000 runs says more about the load
+    (one 2-core run at load 7: k = 1.39 by wall, 0.81 by CPU)."""
     runs = [r["runs"] for r in results]
     rows = []
     for what, key, goal in (("`snakemake -n`", "ours_s", ("<=", GROWTH_GOAL)), ("Snakemake's floor", "floor_s",
                             (None, None)), ("`scalinglab aggregate`", "aggregate_s", ("<=", GROWTH_GOAL)),
                             ("`scalinglab report`", "report_s", ("<=", GROWTH_GOAL))):
         k = growth_exponent(runs, [r[key] for r in results])
+        reference = ", ".join(f"{r['runs']:,}: {r[key]:.1f} s" for r in results)
+        cpu = key.replace("_s", "_cpu_s")
+        if cpu in results[0]:
+            reference += (f"; by CPU seconds k = {growth_exponent(runs, [r[cpu] for r in results]):.2f} ("
+                          + ", ".join(f"{r[cpu]:.1f} s" for r in results) + ")")
         rows.append(line(f"growth of {what} from {runs[0]:,} to {runs[-1]:,} runs (cost ~ n^k)", k, "exponent",
-                         *goal, reference=", ".join(f"{r['runs']:,}: {r[key]:.1f} s" for r in results),
-                         command=f"{COMMAND} --sizes"))
+                         *goal, reference=reference, command=f"{COMMAND} --sizes"))
     return rows
 
 
