@@ -1,5 +1,9 @@
-"""`scalinglab laws|fit|predict` end to end, as real subprocesses."""
+"""`scalinglab laws|fit|predict` end to end: the command line parsed and run by `scalinglab.cli.main`, in this
+process (a fresh Python and numpy per call would cost about a second each); `shell` runs the installed module as a
+real subprocess, for the tests of what only a new process shows (the catalogue, names with spaces, `plan`)."""
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -13,11 +17,25 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def cli(*args):
+def shell(*args):
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run(
         [sys.executable, "-m", "scalinglab.cli", *map(str, args)], capture_output=True, text=True, env=env, cwd=REPO
     )
+
+
+def cli(*args):
+    """`scalinglab ARGS` as `python -m scalinglab.cli` runs it (main's return value is the exit status; argparse
+    exits with 2), its output captured; an exception that escapes main fails the test, as a traceback would."""
+    from scalinglab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(REPO), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(arg) for arg in args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(["scalinglab", *map(str, args)], code, out.getvalue(), err.getvalue())
 
 
 def _table(tmp_path):
@@ -34,10 +52,10 @@ def _table(tmp_path):
 
 
 def test_laws_lists_catalogue():
-    out = cli("laws")
+    out = shell("laws")
     assert out.returncode == 0, out.stderr
     assert "saturating_power" in out.stdout and "chinchilla" in out.stdout
-    data = json.loads(cli("laws", "--json").stdout)
+    data = json.loads(shell("laws", "--json").stdout)
     assert {d["name"] for d in data} >= {"linear", "kaplan", "broken_power", "m4"}
 
 
