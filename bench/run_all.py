@@ -64,8 +64,8 @@ def collect(mode: str, only: set[str] | None, flags: dict) -> tuple[list[tuple[s
 
 
 def fmt(value: float, unit: str) -> str:
-    if unit == "x":
-        return f"{value:,.1f}x"
+    if unit == "x":  # two decimals near 1 (an overhead of 1.04x is not 1.0x), one above 10
+        return f"{value:,.1f}x" if value >= 10 else f"{value:.2f}x"
     if unit == "exponent":
         return f"k = {value:.2f}"
     if unit == "%":
@@ -103,6 +103,15 @@ def markdown(sections, errors, info: dict, mode: str, argv: list[str]) -> str:
     return "\n".join(out)
 
 
+def render(source: Path, out: Path) -> int:
+    """The markdown table of a results.json written earlier (a change of layout needs no new measurement)."""
+    data = json.loads(source.read_text())
+    sections = [(section["title"], [Line(**row) for row in section["lines"]]) for section in data["sections"]]
+    out.write_text(markdown(sections, data["errors"], data["machine"], data["mode"], data.get("argv", [])))
+    print(f"wrote {out} from {source}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -113,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run config/compute_optimal.yaml end to end (~12 minutes on 2 cores)")
     parser.add_argument("--only", help="comma-separated sections: fit, scale, train, study, compute_optimal")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="the markdown table (default bench/results.md)")
+    parser.add_argument("--render", metavar="JSON", help="measure nothing: write the table again from a results.json")
     args = parser.parse_args(argv)
+    if args.render:
+        return render(Path(args.render), Path(args.out))
     mode = "sizes" if args.sizes else "quick" if args.quick else "full"
     info = machine()
     only = set(args.only.split(",")) if args.only else None
@@ -121,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(sections, errors, info, mode, argv)
     Path(args.out).write_text(text)
     Path(args.out).with_suffix(".json").write_text(json.dumps(
-        {"machine": info, "mode": mode, "sections": [{"title": t, "lines": [r.as_dict() for r in rows]}
+        {"machine": info, "mode": mode, "argv": argv, "sections": [{"title": t, "lines": [r.as_dict() for r in rows]}
                                                      for t, rows in sections], "errors": errors}, indent=1))
     print(f"wrote {args.out}")
     missed = [r.name for _, rows in sections for r in rows if r.ok is False]
