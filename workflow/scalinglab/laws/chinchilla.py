@@ -62,20 +62,27 @@ def _weights_and_residual(theta, data: LogInputs, logy):
     Call under np.errstate(all="ignore")."""
     a, b, e, alpha, beta = theta.T
     lN, lD = data.lN, data.lD
-    m = np.maximum(e, np.maximum(a - np.minimum(alpha * data.lN_range[0], alpha * data.lN_range[1]),
-                                 b - np.minimum(beta * data.lD_range[0], beta * data.lD_range[1])))
+    n0, n1 = alpha * data.lN_range[0], alpha * data.lN_range[1]
+    d0, d1 = beta * data.lD_range[0], beta * data.lD_range[1]
+    m = np.maximum(e, np.maximum(a - np.minimum(n0, n1), b - np.minimum(d0, d1)))
+    # the smallest exponent of each term on the data, relative to m: the floor costs a pass only where one reaches it
+    floor1 = np.min(a - np.maximum(n0, n1) - m) < FLOOR
+    floor2 = np.min(b - np.maximum(d0, d1) - m) < FLOOR
     w1 = np.multiply.outer(-alpha, lN)
     w1 += (a - m)[:, None]
-    np.maximum(w1, FLOOR, out=w1)
+    if floor1:
+        np.maximum(w1, FLOOR, out=w1)
     np.exp(w1, out=w1)
     w2 = np.multiply.outer(-beta, lD)
     w2 += (b - m)[:, None]
-    np.maximum(w2, FLOOR, out=w2)
+    if floor2:
+        np.maximum(w2, FLOOR, out=w2)
     np.exp(w2, out=w2)
     t3 = np.exp(np.maximum(e - m, FLOOR))[:, None]
     s = w1 + w2
     s += t3
-    tiny = s.min(axis=1) < TINY_SUM
+    # every point's sum is at least the irreducible term t3: the points' minimum only where that is tiny
+    tiny = s.min(axis=1) < TINY_SUM if np.min(t3) < TINY_SUM else None
     r = np.log(s)
     r += m[:, None]
     r -= logy
@@ -83,7 +90,7 @@ def _weights_and_residual(theta, data: LogInputs, logy):
     w1 *= s
     w2 *= s
     s *= t3
-    if tiny.any():
+    if tiny is not None and tiny.any():
         for full, part in zip((w1, w2, s, r), _weights_and_residual_per_point(theta[tiny], lN, lD, logy)):
             full[tiny] = part
     return w1, w2, s, r
@@ -157,7 +164,7 @@ def fast_hessian(theta, X, logy, W, delta, curvature="exact"):
     with np.errstate(all="ignore"):
         w1, w2, w3, r = _weights_and_residual(theta, data, logy)
         if curvature == "exact":
-            c = (np.abs(r) <= delta).astype(float)
+            c = np.less_equal(np.abs(r), delta)  # h'', 1 in the band (bool: it becomes a number in c - psi below)
         else:
             c = np.abs(r)
             np.maximum(c, delta, out=c)
@@ -165,18 +172,16 @@ def fast_hessian(theta, X, logy, W, delta, curvature="exact"):
         buf = np.empty((9,) + r.shape)
         psi, f = _huber(r, W, delta, buf[0])
         if W is not None:
-            c *= W
-        c -= psi
-        # every entry of g and H is a sum over points of one of 9 products times a feature of (log N, log D)
-        for k, (u, v) in enumerate(((psi, w1), (psi, w2), (psi, w3))):
-            np.multiply(u, v, out=buf[k])
-        k = 3
-        for i, wi in enumerate((w1, w2, w3)):
-            np.multiply(c, wi, out=r)
-            for wj in (w1, w2, w3)[i:]:
-                np.multiply(r, wj, out=buf[k])
-                k += 1
-        return f, *_assemble(_feature_sums(buf, data.features))
+            c = c * W
+        # every entry of g and H is a sum over points of one of 9 products times a feature of (log N, log D): the
+        # rows of KERNEL_PRODUCTS, 8 multiplications (the C products with w3 follow from w1 + w2 + w3 = 1)
+        np.subtract(c, psi, out=buf[8])
+        for k, (u, v) in enumerate(((psi, w1), (psi, w2), (psi, w3), (buf[8], w1), (buf[8], w2))):
+            np.multiply(u, v, out=buf[(0, 1, 2, 6, 7)[k]])
+        np.multiply(buf[6], w1, out=buf[3])
+        np.multiply(buf[6], w2, out=buf[4])
+        np.multiply(buf[7], w2, out=buf[5])
+        return f, *_assemble(_feature_sums(buf, data.features), KERNEL_ASSEMBLY)
 
 
 def _feature_sums(buf, features):
@@ -223,12 +228,32 @@ def _assembly_matrix() -> np.ndarray:
 
 
 ASSEMBLY = _assembly_matrix()
+KERNEL_PRODUCTS = ("P1", "P2", "P3", "C11", "C12", "C22", "CW1", "CW2", "C")  # the rows fast_hessian sums: CWk =
+# c w_k, C = c (c = h'' - psi, or the IRLS weight - psi), and since w1 + w2 + w3 = 1:
+# C13 = CW1 - C11 - C12, C23 = CW2 - C12 - C22, C33 = C - 2 CW1 - 2 CW2 + C11 + 2 C12 + C22
+PRODUCTS_FROM_KERNEL = {"P1": {"P1": 1}, "P2": {"P2": 1}, "P3": {"P3": 1}, "C11": {"C11": 1}, "C12": {"C12": 1},
+                        "C22": {"C22": 1}, "C13": {"CW1": 1, "C11": -1, "C12": -1},
+                        "C23": {"CW2": 1, "C12": -1, "C22": -1},
+                        "C33": {"C": 1, "CW1": -2, "CW2": -2, "C11": 1, "C12": 2, "C22": 1}}
 
 
-def _assemble(M):
-    """The gradient (S, 5) and Hessian (S, 5, 5) from the feature sums M (9, S, 6)."""
+def _kernel_assembly() -> np.ndarray:
+    """ASSEMBLY for feature sums of the KERNEL_PRODUCTS rows: the linear map to the PRODUCTS rows composed with it."""
+    R = np.zeros((len(PRODUCTS), len(KERNEL_PRODUCTS)))
+    for p, terms in PRODUCTS_FROM_KERNEL.items():
+        for q, sign in terms.items():
+            R[PRODUCTS.index(p), KERNEL_PRODUCTS.index(q)] = sign
+    return np.kron(R.T, np.eye(len(FEATURES))) @ ASSEMBLY
+
+
+KERNEL_ASSEMBLY = _kernel_assembly()
+
+
+def _assemble(M, assembly=ASSEMBLY):
+    """The gradient (S, 5) and Hessian (S, 5, 5) from the feature sums M (9, S, 6) (rows PRODUCTS, or with
+    KERNEL_ASSEMBLY the rows KERNEL_PRODUCTS)."""
     S = M.shape[1]
-    out = M.transpose(1, 0, 2).reshape(S, -1) @ ASSEMBLY
+    out = M.transpose(1, 0, 2).reshape(S, -1) @ assembly
     return out[:, :5], out[:, 5:].reshape(S, 5, 5)
 
 
