@@ -65,19 +65,22 @@ def point_fit(law, X, y, settings, starts=None):
     return theta, point, scales, Xs, logy
 
 
-def run_starts(law, objective, starts, settings, race=True, xtol=None):
+def run_starts(law, objective, starts, settings, race=True, xtol=None, check=None):
     """One batched optimisation of every start: damped Newton (the law's exact Hessian where it has a fused one,
-    else Gauss-Newton with IRLS weights), racing on large grids. Returns (BatchResult, a sentence naming it)."""
+    else Gauss-Newton with IRLS weights), racing on large grids (check: newton_batch's pruned-start check, run in
+    the same loop). Returns (BatchResult, a sentence naming it)."""
     rounds = RACE if race and starts.shape[0] >= RACE_FROM else ()
     name = "batched damped Newton (" + ("exact Hessian" if objective.has_hessian else "Gauss-Newton, IRLS weights")
     name += f"), racing: rounds {list(rounds)} iterations, keep 1/2 each" if rounds else ")"
     iterations = int(settings.get("max_iter", 100))
-    return newton_batch(objective, starts, race=rounds, bounds=law.box, max_iter=iterations, xtol=xtol), name
+    return newton_batch(objective, starts, race=rounds, bounds=law.box, max_iter=iterations, xtol=xtol,
+                        check=check), name
 
 
 def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit:
     objective = Objective(law, Xs, logy, delta, weights)
-    res, optimizer = run_starts(law, objective, starts, settings, race=starts.shape[0] > 1)
+    res, optimizer = run_starts(law, objective, starts, settings, race=starts.shape[0] > 1,
+                                check=(_check_sample, FINISH_IRLS, FINISH_ITERATIONS))
     if not np.isfinite(res.f).any():
         raise UnfittableError(f"law {law.name!r}: no starting point gave a finite objective on this data")
     pruned = res.status == Status.PRUNED
@@ -124,20 +127,30 @@ def multistart(law, Xs, logy, delta, starts, settings, weights=None) -> PointFit
     return PointFit(best_theta, best_f, diagnostics, warm, candidates)
 
 
+def _check_sample(pruned):
+    """The pruned-start check's starts: CHECK_PRUNED of those racing pruned, drawn at random."""
+    rng = np.random.default_rng(0)  # fixed: the same data give the same check
+    return rng.choice(pruned, min(CHECK_PRUNED, pruned.size), replace=False) if pruned.size else pruned
+
+
 def _finish(law, objective, res, settings) -> dict:
-    """Run on to the end (in place in `res`) the best distinct end points that stopped short of convergence, and a
-    random sample of the starts racing pruned. Returns the racing check: how many pruned starts were run to the end
-    and whether any of them beat the winner of the survivors (if one did, it is the winner now, and it is said)."""
+    """Run on to the end (in place in `res`) the best distinct end points that stopped short of convergence, and
+    take in the random sample of the starts racing pruned that newton_batch ran to the end in the survivors' loop
+    (`res.check`). Returns the racing check: how many pruned starts were run to the end and whether any of them beat
+    the winner of the survivors (if one did, it is the winner now, and it is said)."""
     finite = np.isfinite(res.f)
     pruned = np.flatnonzero(res.status == Status.PRUNED)
     order = np.argsort(np.where(finite & (res.status != Status.PRUNED), res.f, np.inf))
-    short = [i for i in order[: 4 * FINISH_TOP] if finite[i] and res.status[i] not in CONVERGED][:FINISH_TOP]
-    rng = np.random.default_rng(0)  # fixed: the same data give the same check
-    sample = rng.choice(pruned, min(CHECK_PRUNED, pruned.size), replace=False) if pruned.size else pruned
-    idx = np.concatenate([np.asarray(short, dtype=int), sample]).astype(int)
-    if idx.size:
-        sub = newton_batch(objective, res.x[idx], max_iter=FINISH_ITERATIONS, race=(), bounds=law.box,
-                           irls_iterations=FINISH_IRLS)
+    short = np.asarray([i for i in order[: 4 * FINISH_TOP] if finite[i] and res.status[i] not in CONVERGED]
+                       [:FINISH_TOP], dtype=int)
+    sample = res.check_index if res.check_index is not None else np.empty(0, dtype=int)
+    runs = []
+    if short.size:
+        runs.append((short, newton_batch(objective, res.x[short], max_iter=FINISH_ITERATIONS, race=(),
+                                         bounds=law.box, irls_iterations=FINISH_IRLS)))
+    if sample.size:
+        runs.append((sample, res.check))
+    for idx, sub in runs:
         better = np.isfinite(sub.f) & ~(sub.f > res.f[idx])  # a pruned start's f was from its early iterations
         for name in ("x", "f", "grad", "status"):
             getattr(res, name)[idx[better]] = getattr(sub, name)[better]

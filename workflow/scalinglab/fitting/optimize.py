@@ -169,6 +169,8 @@ class BatchResult:
     iterations: np.ndarray  # (S,)
     n_evals: int  # batched evaluations
     status: np.ndarray  # (S,) a Status per start
+    check: BatchResult | None = None  # newton_batch(check=...): the pruned starts run on to the end
+    check_index: np.ndarray | None = None  # ... which starts they were
 
 
 def _project(x, lo, hi):
@@ -219,7 +221,7 @@ def race_survivors(x, f, k, bins=3):
 
 
 def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_keep=64, max_step=4.0, tol=1e-11,
-                 bounds=None, xtol=None, irls_iterations=None):
+                 bounds=None, xtol=None, irls_iterations=None, check=None):
     """Batched damped Newton for every row of x0, with a P x P curvature per start (objective.value_grad_hess:
     Chinchilla's exact Hessian, any other law's Gauss-Newton matrix with IRLS weights), in the box `bounds`.
 
@@ -236,6 +238,10 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     bootstrap refits of many rows stop there (`bootstrap.refit`). race=() (and no irls_iterations) runs every start
     to the end with the exact Hessian. A step that leaves the box is projected back onto it (free coordinates keep
     their Newton step; a start pinned on a bound stops when it cannot go down).
+    check=(choose, irls_iterations, max_iter): after the last racing cut, choose(pruned) (the indices of the starts
+    racing pruned) names starts to run on to the end from where they were pruned, as if by their own
+    newton_batch(..., race=(), irls_iterations=irls_iterations, max_iter=max_iter), but in the same kernel calls as the
+    survivors (one loop, larger batches); their result is the BatchResult's `check` (with `check_index`).
     Returns a BatchResult (iterations per start; n_evals = start-evaluations of f, g and H)."""
     x = np.array(x0, dtype=float, copy=True)
     S, P = x.shape
@@ -244,42 +250,72 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     boxed = bool(np.isfinite(lo).any() or np.isfinite(hi).any())
     race = tuple(int(r) for r in race)
     warmup = sum(race) if irls_iterations is None else int(irls_iterations)
-    curvature = "irls" if warmup else "exact"
-    f, g, H = objective.value_grad_hess(x, np.arange(S), curvature)
-    n_evals = S
+    f, g, H = objective.value_grad_hess(x, np.arange(S), "irls" if warmup else "exact")
+    n_evals = [S, 0]  # of the starts x0, of the check's
     nu = np.full(S, 1e-3)
     status = np.full(S, int(Status.MAX_ITERATIONS))
     status[~np.isfinite(f)] = Status.NOT_FINITE
     active = np.isfinite(f)
     iters = np.zeros(S, dtype=int)
+    # per row: the iteration from which its curvature is the exact one and the iteration it stops at (the check's
+    # rows, appended after the last cut, count their own iterations from there)
+    exact_from = np.full(S, warmup)
+    stop_at = np.full(S, int(max_iter))
+    joined = np.zeros(S, dtype=int)
+    origin = np.arange(S)  # the start each row is (for per-start weights)
     cuts = set(np.cumsum(race).tolist()) if race else set()
-    for it in range(max_iter):
+    last_cut = max(cuts) if cuts else -1
+    check_index = None
+    it = 0
+    while True:
         if it in cuts:
-            _prune(x, f, active, status, max(int(active.sum() * keep), min_keep))
-        if warmup and it == warmup:
-            curvature = "exact"
-            A = np.flatnonzero(active)
-            f[A], g[A], H[A] = objective.value_grad_hess(x[A], A, curvature)
-            n_evals += A.size
-            nu[A] = 1e-3
+            _prune(x[:S], f[:S], active[:S], status[:S], max(int(active[:S].sum() * keep), min_keep))
+        if it == last_cut and check is not None:
+            choose, check_irls, check_iter = check
+            check_index = np.asarray(choose(np.flatnonzero(status[:S] == Status.PRUNED)), dtype=int)
+            k = check_index.size
+            if k:
+                xc = x[check_index]
+                fc, gc, Hc = objective.value_grad_hess(xc, check_index, "irls" if check_irls else "exact")
+                n_evals[1] += k
+                x, f, g, H = (np.concatenate([a, b]) for a, b in ((x, xc), (f, fc), (g, gc), (H, Hc)))
+                nu = np.concatenate([nu, np.full(k, 1e-3)])
+                status = np.concatenate([status, np.where(np.isfinite(fc), int(Status.MAX_ITERATIONS),
+                                                          int(Status.NOT_FINITE))])
+                active = np.concatenate([active, np.isfinite(fc)])
+                iters = np.concatenate([iters, np.zeros(k, dtype=int)])
+                exact_from = np.concatenate([exact_from, np.full(k, it + int(check_irls))])
+                joined = np.concatenate([joined, np.full(k, it)])
+                origin = np.concatenate([origin, check_index])
+                stop_at = np.concatenate([stop_at, np.full(k, it + int(check_iter))])
+        active &= it < stop_at
+        switch = np.flatnonzero(active & (exact_from == it) & (joined < it))
+        if switch.size:  # the IRLS warm-up ends: the exact curvature from here
+            f[switch], g[switch], H[switch] = _evaluate(objective, x[switch], switch, S, origin, "exact", n_evals)
+            nu[switch] = 1e-3
         A = np.flatnonzero(active)
         if A.size == 0:
             break
+        exact = exact_from[A] <= it
         gA = _projected_grad(x[A], g[A], lo, hi) if boxed else g[A]
         d, dec = _newton_direction(H[A], gA, nu[A])
-        if curvature == "exact":
-            done = dec <= tol * np.abs(f[A])
+        if exact.any():
+            done = exact & (dec <= tol * np.abs(f[A]))
             if xtol is not None:
-                done |= np.all(np.abs(d) <= xtol, axis=1)
+                done |= exact & (A < S) & np.all(np.abs(d) <= xtol, axis=1)
             status[A[done]] = Status.CONVERGED_NEWTON
             active[A[done]] = False
-            A, d = A[~done], d[~done]
+            A, d, exact = A[~done], d[~done], exact[~done]
             if A.size == 0:
                 break
         d /= np.maximum(np.max(np.abs(d), axis=1) / max_step, 1.0)[:, None]
         xt = _project(x[A] + d, lo, hi) if boxed else x[A] + d
-        ft, gt, Ht = objective.value_grad_hess(xt, A, curvature)
-        n_evals += A.size
+        if exact.all() or not exact.any():
+            ft, gt, Ht = _evaluate(objective, xt, A, S, origin, "exact" if exact.all() else "irls", n_evals)
+        else:  # the check's rows in their IRLS warm-up beside survivors on the exact curvature
+            ft, gt, Ht = np.empty(A.size), np.empty((A.size, P)), np.empty((A.size, P, P))
+            for part, curvature in ((exact, "exact"), (~exact, "irls")):
+                ft[part], gt[part], Ht[part] = _evaluate(objective, xt[part], A[part], S, origin, curvature, n_evals)
         ok = np.isfinite(ft) & (ft <= f[A])
         Aa = A[ok]
         x[Aa], f[Aa], g[Aa], H[Aa] = xt[ok], ft[ok], gt[ok], Ht[ok]
@@ -289,7 +325,23 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         stalled = A[nu[A] > 1e6]
         status[stalled] = Status.LINE_SEARCH_STALLED
         active[stalled] = False
-    return BatchResult(x=x, f=f, grad=g, iterations=iters, n_evals=int(n_evals), status=status)
+        it += 1
+    result = BatchResult(x=x[:S], f=f[:S], grad=g[:S], iterations=iters[:S], n_evals=int(n_evals[0]),
+                         status=status[:S])
+    if check_index is not None:
+        result.check_index = check_index
+        result.check = BatchResult(x=x[S:], f=f[S:], grad=g[S:], iterations=iters[S:], n_evals=int(n_evals[1]),
+                                   status=status[S:])
+    return result
+
+
+def _evaluate(objective, x, rows, S, origin, curvature, n_evals):
+    """objective.value_grad_hess at x for the rows `rows` of newton_batch's arrays (origin: the start of each row,
+    whose weights it has), counting the evaluations of the starts x0 (rows below S) and of the check's."""
+    check = int(np.count_nonzero(rows >= S))
+    n_evals[0] += rows.size - check
+    n_evals[1] += check
+    return objective.value_grad_hess(x, origin[rows], curvature)
 
 
 def _prune(x, f, active, status, k):
