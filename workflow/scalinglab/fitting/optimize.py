@@ -268,9 +268,10 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     check_index = None
     it = 0
     while True:
-        if it in cuts:
+        if it in cuts and it < max_iter:
             _prune(x[:S], f[:S], active[:S], status[:S], max(int(active[:S].sum() * keep), min_keep))
-        if it == last_cut and check is not None:
+        # the check joins after the last cut, or where the starts x0 end before it (all stopped, or max_iter)
+        if check is not None and check_index is None and (it == last_cut or not (active & (it < stop_at)).any()):
             choose, check_irls, check_iter = check
             check_index = np.asarray(choose(np.flatnonzero(status[:S] == Status.PRUNED)), dtype=int)
             k = check_index.size
@@ -307,7 +308,8 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
             active[A[done]] = False
             A, d, exact = A[~done], d[~done], exact[~done]
             if A.size == 0:
-                break
+                it += 1  # back to the top, where a pending check joins, or the loop ends
+                continue
         d /= np.maximum(np.max(np.abs(d), axis=1) / max_step, 1.0)[:, None]
         xt = _project(x[A] + d, lo, hi) if boxed else x[A] + d
         if exact.all() or not exact.any():
