@@ -175,7 +175,7 @@ def _polish(law, objective, res, order, n_polish):
     for i in order:
         if not np.isfinite(res.f[i]) or len(candidates) >= max(1, n_polish):
             break
-        if all(np.max(np.abs(res.x[i] - res.x[j])) > 1e-6 for j in candidates):
+        if all(np.abs(res.x[i] - res.x[j]).max() > 1e-6 for j in candidates):
             candidates.append(i)
     best_theta, best_f, info = res.x[order[0]].copy(), float(res.f[order[0]]), None
     for i in candidates:
@@ -193,6 +193,6 @@ def _distinct_optima(res, order, best_theta, k):
     for i in order[:200]:
         if len(optima) >= max(1, k) or not np.isfinite(res.f[i]):
             break
-        if all(np.max(np.abs(res.x[i] - o)) > 1e-3 * (1 + np.max(np.abs(o))) for o in optima):
+        if all(np.abs(res.x[i] - o).max() > 1e-3 * (1 + np.abs(o).max()) for o in optima):
             optima.append(res.x[i])
     return np.array(optima)

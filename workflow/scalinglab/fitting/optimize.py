@@ -87,7 +87,7 @@ class Objective:
             w = None if W is None else (W if W.shape[0] == 1 else W[lo : lo + chunk])
             parts.append(kernel(theta[lo : lo + chunk], X, self.logy, w, self.delta, curvature))
         f, g, H = (np.concatenate(z) for z in zip(*parts)) if len(parts) > 1 else parts[0]
-        bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1) | ~np.all(np.isfinite(H), axis=(1, 2))
+        bad = ~np.isfinite(f) | ~np.isfinite(g).all(axis=1) | ~np.isfinite(H).all(axis=(1, 2))
         if bad.any():
             f = np.where(bad, np.inf, f)
             g[bad] = 0.0
@@ -310,7 +310,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
             if A.size == 0:
                 it += 1  # back to the top, where a pending check joins, or the loop ends
                 continue
-        d /= np.maximum(np.max(np.abs(d), axis=1) / max_step, 1.0)[:, None]
+        d /= np.maximum(np.abs(d).max(axis=1) / max_step, 1.0)[:, None]
         xt = _project(x[A] + d, lo, hi) if boxed else x[A] + d
         if exact.all() or not exact.any():
             ft, gt, Ht = _evaluate(objective, xt, A, S, origin, "exact" if exact.all() else "irls", n_evals)

@@ -66,8 +66,8 @@ def _weights_and_residual(theta, data: LogInputs, logy):
     d0, d1 = beta * data.lD_range[0], beta * data.lD_range[1]
     m = np.maximum(e, np.maximum(a - np.minimum(n0, n1), b - np.minimum(d0, d1)))
     # the smallest exponent of each term on the data, relative to m: the floor costs a pass only where one reaches it
-    floor1 = np.min(a - np.maximum(n0, n1) - m) < FLOOR
-    floor2 = np.min(b - np.maximum(d0, d1) - m) < FLOOR
+    floor1 = (a - np.maximum(n0, n1) - m).min() < FLOOR
+    floor2 = (b - np.maximum(d0, d1) - m).min() < FLOOR
     w1 = np.multiply.outer(-alpha, lN)
     w1 += (a - m)[:, None]
     if floor1:
@@ -82,7 +82,7 @@ def _weights_and_residual(theta, data: LogInputs, logy):
     s = w1 + w2
     s += t3
     # every point's sum is at least the irreducible term t3: the points' minimum only where that is tiny
-    tiny = s.min(axis=1) < TINY_SUM if np.min(t3) < TINY_SUM else None
+    tiny = s.min(axis=1) < TINY_SUM if t3.min() < TINY_SUM else None
     r = np.log(s)
     r += m[:, None]
     r -= logy
