@@ -274,21 +274,11 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         if check is not None and check_index is None and (it == last_cut or not (active & (it < stop_at)).any()):
             choose, check_irls, check_iter = check
             check_index = np.asarray(choose(np.flatnonzero(status[:S] == Status.PRUNED)), dtype=int)
-            k = check_index.size
-            if k:
-                xc = x[check_index]
-                fc, gc, Hc = objective.value_grad_hess(xc, check_index, "irls" if check_irls else "exact")
-                n_evals[1] += k
-                x, f, g, H = (np.concatenate([a, b]) for a, b in ((x, xc), (f, fc), (g, gc), (H, Hc)))
-                nu = np.concatenate([nu, np.full(k, 1e-3)])
-                status = np.concatenate([status, np.where(np.isfinite(fc), int(Status.MAX_ITERATIONS),
-                                                          int(Status.NOT_FINITE))])
-                active = np.concatenate([active, np.isfinite(fc)])
-                iters = np.concatenate([iters, np.zeros(k, dtype=int)])
-                exact_from = np.concatenate([exact_from, np.full(k, it + int(check_irls))])
-                joined = np.concatenate([joined, np.full(k, it)])
-                origin = np.concatenate([origin, check_index])
-                stop_at = np.concatenate([stop_at, np.full(k, it + int(check_iter))])
+            if check_index.size:
+                rows = (x, f, g, H, nu, status, active, iters, exact_from, joined, origin, stop_at)
+                extra = _check_rows(objective, x, check_index, check_irls, check_iter, it, n_evals)
+                x, f, g, H, nu, status, active, iters, exact_from, joined, origin, stop_at = (
+                    np.concatenate([a, b]) for a, b in zip(rows, extra))
         active &= it < stop_at
         switch = np.flatnonzero(active & (exact_from == it) & (joined < it))
         if switch.size:  # the IRLS warm-up ends: the exact curvature from here
@@ -312,21 +302,8 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
                 continue
         d /= np.maximum(np.abs(d).max(axis=1) / max_step, 1.0)[:, None]
         xt = _project(x[A] + d, lo, hi) if boxed else x[A] + d
-        if exact.all() or not exact.any():
-            ft, gt, Ht = _evaluate(objective, xt, A, S, origin, "exact" if exact.all() else "irls", n_evals)
-        else:  # the check's rows in their IRLS warm-up beside survivors on the exact curvature
-            ft, gt, Ht = np.empty(A.size), np.empty((A.size, P)), np.empty((A.size, P, P))
-            for part, curvature in ((exact, "exact"), (~exact, "irls")):
-                ft[part], gt[part], Ht[part] = _evaluate(objective, xt[part], A[part], S, origin, curvature, n_evals)
-        ok = np.isfinite(ft) & (ft <= f[A])
-        Aa = A[ok]
-        x[Aa], f[Aa], g[Aa], H[Aa] = xt[ok], ft[ok], gt[ok], Ht[ok]
-        iters[A] += 1
-        nu[Aa] = np.maximum(nu[Aa] * 0.2, 1e-12)
-        nu[A[~ok]] *= 10.0
-        stalled = A[nu[A] > 1e6]
-        status[stalled] = Status.LINE_SEARCH_STALLED
-        active[stalled] = False
+        ft, gt, Ht = _evaluate_rows(objective, xt, A, exact, S, origin, n_evals)
+        _accept(A, (xt, ft, gt, Ht), (x, f, g, H), nu, iters, status, active)
         it += 1
     result = BatchResult(x=x[:S], f=f[:S], grad=g[:S], iterations=iters[:S], n_evals=int(n_evals[0]),
                          status=status[:S])
@@ -335,6 +312,46 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
         result.check = BatchResult(x=x[S:], f=f[S:], grad=g[S:], iterations=iters[S:], n_evals=int(n_evals[1]),
                                    status=status[S:])
     return result
+
+
+def _accept(A, trial, rows, nu, iters, status, active):
+    """In place: the rows A take their trial points (x, f, g, H) where f does not increase (then nu shrinks), else
+    keep theirs (nu grows); a row whose nu passes 1e6 stops, its line search stalled."""
+    xt, ft, gt, Ht = trial
+    x, f, g, H = rows
+    ok = np.isfinite(ft) & (ft <= f[A])
+    Aa = A[ok]
+    x[Aa], f[Aa], g[Aa], H[Aa] = xt[ok], ft[ok], gt[ok], Ht[ok]
+    iters[A] += 1
+    nu[Aa] = np.maximum(nu[Aa] * 0.2, 1e-12)
+    nu[A[~ok]] *= 10.0
+    stalled = A[nu[A] > 1e6]
+    status[stalled] = Status.LINE_SEARCH_STALLED
+    active[stalled] = False
+
+
+def _check_rows(objective, x, check_index, irls_iterations, max_iter, it, n_evals):
+    """newton_batch's per-row arrays for the pruned-start check's starts, joining the loop at iteration `it`: x, f,
+    g, H, nu, status, active, iterations, exact_from, joined, origin, stop_at (in newton_batch's order)."""
+    k = check_index.size
+    xc = x[check_index]
+    fc, gc, Hc = objective.value_grad_hess(xc, check_index, "irls" if irls_iterations else "exact")
+    n_evals[1] += k
+    status = np.where(np.isfinite(fc), int(Status.MAX_ITERATIONS), int(Status.NOT_FINITE))
+    return (xc, fc, gc, Hc, np.full(k, 1e-3), status, np.isfinite(fc), np.zeros(k, dtype=int),
+            np.full(k, it + int(irls_iterations)), np.full(k, it), check_index, np.full(k, it + int(max_iter)))
+
+
+def _evaluate_rows(objective, x, rows, exact, S, origin, n_evals):
+    """`_evaluate` of a step's trial points, each on its row's curvature (exact: the rows past their IRLS warm-up;
+    the check's rows may still be in theirs beside survivors on the exact curvature)."""
+    if exact.all() or not exact.any():
+        return _evaluate(objective, x, rows, S, origin, "exact" if exact.all() else "irls", n_evals)
+    P = x.shape[1]
+    f, g, H = np.empty(rows.size), np.empty((rows.size, P)), np.empty((rows.size, P, P))
+    for part, curvature in ((exact, "exact"), (~exact, "irls")):
+        f[part], g[part], H[part] = _evaluate(objective, x[part], rows[part], S, origin, curvature, n_evals)
+    return f, g, H
 
 
 def _evaluate(objective, x, rows, S, origin, curvature, n_evals):
