@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UnfittableError
-from .optimize import CONVERGED, Objective, Status, newton_batch, polish
+from .optimize import CONVERGED, Objective, Status, newton_batch, newton_landing, polish
 
 RACE = (1, 2, 2, 4, 4)  # Newton racing rounds for large start grids (see optimize.newton_batch): short early rounds.
 # Measured on Epoch AI's Chinchilla data and the 14 weak grids of the tests: the same optima as (4, 4, 4, 4), where
@@ -170,7 +170,7 @@ def _finish(law, objective, res, settings) -> dict:
 
 def _polish(law, objective, res, order, n_polish):
     """Refine the best few distinct end points with Newton steps on the exact curvature (`optimize.polish`); keep
-    the best."""
+    the best, landed on the optimum by one last Newton step (`optimize.newton_landing`)."""
     candidates = []
     for i in order:
         if not np.isfinite(res.f[i]) or len(candidates) >= max(1, n_polish):
@@ -184,6 +184,7 @@ def _polish(law, objective, res, order, n_polish):
             best_theta, best_f = np.array(p.x), float(p.fun)
         if i == order[0]:
             info = p
+    best_theta, best_f = newton_landing(objective, best_theta, best_f, law.box)
     return best_theta, best_f, info
 
 

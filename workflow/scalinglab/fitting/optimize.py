@@ -454,6 +454,25 @@ def polish(objective, x0, bounds=None, max_iter=100, tol=1e-15, floor=1e-10):
     return PolishResult(x, float(f), iterations, bool(dec <= floor * abs(f)), message)
 
 
+def newton_landing(objective, x, f, bounds=None, tol=1e-15, rise=1e-10):
+    """One last Newton step from a converged point x (objective f). Near an optimum f changes with the squared
+    distance, so where polish's decrement criterion (tol * |f|) stops, f no longer tells apart points within about
+    sqrt(tol) (relative) of the optimum: each start ends somewhere in that region, and rounding decides which end
+    point wins (parameters then differ by ~1e-9 between two builds whose objectives agree to 1e-15). The Newton step
+    from any of them lands on the optimum to rounding: taken when it is that small (every coordinate within
+    sqrt(tol) (1 + |x|)) and f does not rise by more than `rise` (relative) there. Returns (x, f)."""
+    lo, hi = _box(bounds, x.size)
+    f_here, g, H = _curvature(objective, x)
+    if not np.isfinite(f_here):
+        return x, f
+    d = _newton_direction(H[None], _projected_grad(x[None], g[None], lo, hi), np.array([1e-15]))[0][0]
+    if not np.all(np.abs(d) <= np.sqrt(tol) * (1 + np.abs(x))):
+        return x, f
+    xt = _project(x + d, lo, hi)
+    ft = float(objective.value_grad(xt[None], np.array([0]))[0][0])
+    return (xt, ft) if np.isfinite(ft) and ft <= f + rise * abs(f) else (x, f)
+
+
 def _curvature(objective, x):
     """(f, g, H) at one point: the fused exact Hessian, or central differences of the analytic gradient."""
     if objective.has_hessian:
