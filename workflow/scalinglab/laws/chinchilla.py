@@ -8,6 +8,7 @@ compute-optimal allocation under C = 6ND.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ class LogInputs:
     lN: np.ndarray
     lD: np.ndarray
     features: np.ndarray  # (n, 6): 1, lN, lD, lN^2, lD^2, lN lD (FEATURES)
+    basis: np.ndarray  # (3, n): 1, lN, lD, the rows the two data-dependent exponents are linear in
     lN_range: tuple[float, float]
     lD_range: tuple[float, float]
 
@@ -42,7 +44,8 @@ class LogInputs:
 def log_inputs(X) -> LogInputs:
     lN, lD = np.log(X[0]), np.log(X[1])
     features = np.stack([np.ones_like(lN), lN, lD, lN * lN, lD * lD, lN * lD], axis=1)
-    return LogInputs(lN, lD, features, (float(lN.min()), float(lN.max())), (float(lD.min()), float(lD.max())))
+    return LogInputs(lN, lD, features, np.ascontiguousarray(features[:, :3].T), (float(lN.min()), float(lN.max())),
+                     (float(lD.min()), float(lD.max())))
 
 
 def _inputs(X) -> LogInputs:
@@ -55,28 +58,22 @@ TINY_SUM = 1e-80  # a start where some point's three terms all fall below this (
 # evaluated with a shift per point instead
 
 
-def _weights_and_residual(theta, data: LogInputs, logy):
-    """The softmax weights w1, w2, w3 of the three LSE terms and the log residual r, (S, n) each, for a batch of
-    starts. Each start is shifted by the largest value any of its terms reaches on the data (the terms are linear in
-    log N or log D, so that is a per-start number): the irreducible term is then one exp per start, not per point.
-    Call under np.errstate(all="ignore")."""
+def _weights_and_residual(theta, data: LogInputs, logy, irreducible_weight=False):
+    """The softmax weights w1, w2 of the two data-dependent LSE terms, w3 of the irreducible one (only when asked:
+    else None), and the log residual r, (S, n) each, for a batch of starts. Each start is shifted by the largest
+    value any of its terms reaches on the data (the terms are linear in log N or log D, so that is a per-start
+    number): the irreducible term is then one exp per start, not per point. Call under np.errstate(all="ignore")."""
     a, b, e, alpha, beta = theta.T
-    lN, lD = data.lN, data.lD
     n0, n1 = alpha * data.lN_range[0], alpha * data.lN_range[1]
     d0, d1 = beta * data.lD_range[0], beta * data.lD_range[1]
     m = np.maximum(e, np.maximum(a - np.minimum(n0, n1), b - np.minimum(d0, d1)))
+    w1, w2, offset = _exponents_and_offset(theta, m, data, logy)
     # the smallest exponent of each term on the data, relative to m: the floor costs a pass only where one reaches it
-    floor1 = (a - np.maximum(n0, n1) - m).min() < FLOOR
-    floor2 = (b - np.maximum(d0, d1) - m).min() < FLOOR
-    w1 = np.multiply.outer(-alpha, lN)
-    w1 += (a - m)[:, None]
-    if floor1:
+    if (a - np.maximum(n0, n1) - m).min() < FLOOR:
         np.maximum(w1, FLOOR, out=w1)
-    np.exp(w1, out=w1)
-    w2 = np.multiply.outer(-beta, lD)
-    w2 += (b - m)[:, None]
-    if floor2:
+    if (b - np.maximum(d0, d1) - m).min() < FLOOR:
         np.maximum(w2, FLOOR, out=w2)
+    np.exp(w1, out=w1)
     np.exp(w2, out=w2)
     t3 = np.exp(np.maximum(e - m, FLOOR))[:, None]
     s = w1 + w2
@@ -84,20 +81,39 @@ def _weights_and_residual(theta, data: LogInputs, logy):
     # every point's sum is at least the irreducible term t3: the points' minimum only where that is tiny
     tiny = s.min(axis=1) < TINY_SUM if t3.min() < TINY_SUM else None
     r = np.log(s)
-    r += m[:, None]
-    r -= logy
-    np.reciprocal(s, out=s)
-    w1 *= s
-    w2 *= s
-    s *= t3
+    r += offset
+    w1 /= s  # two divisions cost less than numpy's reciprocal and two products
+    w2 /= s
+    w3 = None
+    if irreducible_weight:
+        np.divide(t3, s, out=s)
+        w3 = s
     if tiny is not None and tiny.any():
-        for full, part in zip((w1, w2, s, r), _weights_and_residual_per_point(theta[tiny], lN, lD, logy)):
+        w3_part = (w3,) if irreducible_weight else ()
+        for full, part in zip((w1, w2, r, *w3_part), _weights_and_residual_per_point(theta[tiny], data.lN, data.lD,
+                                                                                       logy)):
             full[tiny] = part
-    return w1, w2, s, r
+    return w1, w2, w3, r
+
+
+def _exponents_and_offset(theta, m, data: LogInputs, logy):
+    """(3, S, n): the exponents a - m - alpha log N and b - m - beta log D of the two data-dependent terms, and the
+    offset m - log y of the log residual, as one BLAS product of per-start coefficients with the rows (1, log N,
+    log D, log y): numpy spreads a per-start column over the points at about twice the cost of a plain pass."""
+    S = theta.shape[0]
+    coefficients = np.zeros((3, S, 4))
+    coefficients[0, :, 0] = theta[:, 0] - m
+    coefficients[0, :, 1] = -theta[:, 3]
+    coefficients[1, :, 0] = theta[:, 1] - m
+    coefficients[1, :, 2] = -theta[:, 4]
+    coefficients[2, :, 0] = m
+    coefficients[2, :, 3] = -1.0
+    return (coefficients.reshape(3 * S, 4) @ np.concatenate((data.basis, logy[None, :]))).reshape(3, S, -1)
 
 
 def _weights_and_residual_per_point(theta, lN, lD, logy):
-    """`_weights_and_residual` with every point shifted by its own largest term (never a sum below 1)."""
+    """w1, w2, r, w3 of `_weights_and_residual` with every point shifted by its own largest term (never a sum below
+    1)."""
     u1 = np.multiply.outer(theta[:, 3], -lN)
     u1 += theta[:, 0:1]
     u2 = np.multiply.outer(theta[:, 4], -lD)
@@ -119,28 +135,57 @@ def _weights_and_residual_per_point(theta, lN, lD, logy):
     u1 *= s
     u2 *= s
     u3 *= s
-    return u1, u2, u3, r
+    return u1, u2, r, u3
 
 
-def _huber(r, W, delta, out):
-    """(psi = the clipped residual, the summed Huber loss f), both weighted by W; `out` is scratch of r's shape.
-    huber(r) = psi (r - psi/2) inside and outside the band."""
-    psi = np.clip(r, -delta, delta)
+EDGE_ROWS = 128  # the clipping edges are made for this many starts: more than a kernel call holds on small data
+# (optimize.CACHE_ELEMENTS), so that one pair serves every batch size of an optimisation
+
+
+@functools.lru_cache(maxsize=4)
+def _band_edges(delta: float, rows: int, n: int):
+    """Read-only (rows, n) arrays of -delta and +delta: numpy's maximum and minimum against an array of the same
+    shape run about twice as fast as against a scalar (numpy 2.4, float64), and the kernels clip every residual."""
+    upper = np.full((rows, n), delta)
+    lower = -upper
+    upper.flags.writeable = lower.flags.writeable = False
+    return lower, upper
+
+
+def _edges(delta, shape):
+    """`_band_edges` for residuals of `shape`: the leading rows of the pair made for EDGE_ROWS starts (or for
+    `shape`'s, when more)."""
+    S, n = shape
+    lower, upper = _band_edges(delta, EDGE_ROWS if S <= EDGE_ROWS else S, n)
+    return lower[:S], upper[:S]
+
+
+def _clip(r, edges, out):
+    """psi = r clipped to [-delta, delta] (np.clip's result), into `out`; edges = _edges(delta, r.shape)."""
+    lower, upper = edges
+    np.maximum(r, lower, out=out)
+    return np.minimum(out, upper, out=out)
+
+
+def _huber(r, psi, W, out):
+    """The summed Huber loss f, weighted by W; psi (the clipped residual) is weighted by W in place. `out` is
+    scratch of r's shape. huber(r) = psi (r - psi/2) inside and outside the band."""
     np.multiply(psi, 0.5, out=out)
     np.subtract(r, out, out=out)
     out *= psi
     if W is not None:
         out *= W
         psi *= W
-    return psi, out.sum(axis=1)
+    return out.sum(axis=1)
 
 
 def fast_objective(theta, X, logy, W, delta):
     data = _inputs(X)
     lN, lD = data.lN, data.lD
     with np.errstate(all="ignore"):
-        w1, w2, w3, r = _weights_and_residual(theta, data, logy)
-        psi, f = _huber(r, W, delta, np.empty_like(r))
+        w1, w2, w3, r = _weights_and_residual(theta, data, logy, irreducible_weight=True)
+        psi = _clip(r, _edges(delta, r.shape), np.empty_like(r))
+        f = _huber(r, psi, W, np.empty_like(r))
         w1 *= psi
         w2 *= psi
         w3 *= psi
@@ -162,22 +207,24 @@ def fast_hessian(theta, X, logy, W, delta, curvature="exact"):
     a curvature that sees every point, which makes far-from-optimum steps much better on the L1-like objective."""
     data = _inputs(X)
     with np.errstate(all="ignore"):
-        w1, w2, w3, r = _weights_and_residual(theta, data, logy)
+        w1, w2, _, r = _weights_and_residual(theta, data, logy)
+        buf = np.empty((9,) + r.shape)  # the rows KERNEL_PRODUCTS
+        edges = _edges(delta, r.shape)
+        psi = _clip(r, edges, buf[2])
         if curvature == "exact":
-            c = np.less_equal(np.abs(r), delta)  # h'', 1 in the band (bool: it becomes a number in c - psi below)
+            c = np.equal(psi, r)  # h'', 1 in the band (bool: it becomes a number in c - psi below)
         else:
             c = np.abs(r)
-            np.maximum(c, delta, out=c)
+            np.maximum(c, edges[1], out=c)
             np.divide(delta, c, out=c)
-        buf = np.empty((9,) + r.shape)
-        psi, f = _huber(r, W, delta, buf[0])
+        f = _huber(r, psi, W, buf[0])
         if W is not None:
             c = c * W
         # every entry of g and H is a sum over points of one of 9 products times a feature of (log N, log D): the
-        # rows of KERNEL_PRODUCTS, 8 multiplications (the C products with w3 follow from w1 + w2 + w3 = 1)
+        # rows of KERNEL_PRODUCTS, 7 multiplications (the products with w3 follow from w1 + w2 + w3 = 1)
         np.subtract(c, psi, out=buf[8])
-        for k, (u, v) in enumerate(((psi, w1), (psi, w2), (psi, w3), (buf[8], w1), (buf[8], w2))):
-            np.multiply(u, v, out=buf[(0, 1, 2, 6, 7)[k]])
+        for k, (u, v) in enumerate(((psi, w1), (psi, w2), (buf[8], w1), (buf[8], w2))):
+            np.multiply(u, v, out=buf[(0, 1, 6, 7)[k]])
         np.multiply(buf[6], w1, out=buf[3])
         np.multiply(buf[6], w2, out=buf[4])
         np.multiply(buf[7], w2, out=buf[5])
@@ -228,12 +275,12 @@ def _assembly_matrix() -> np.ndarray:
 
 
 ASSEMBLY = _assembly_matrix()
-KERNEL_PRODUCTS = ("P1", "P2", "P3", "C11", "C12", "C22", "CW1", "CW2", "C")  # the rows fast_hessian sums: CWk =
-# c w_k, C = c (c = h'' - psi, or the IRLS weight - psi), and since w1 + w2 + w3 = 1:
+KERNEL_PRODUCTS = ("P1", "P2", "PSI", "C11", "C12", "C22", "CW1", "CW2", "C")  # the rows fast_hessian sums: PSI =
+# psi, CWk = c w_k, C = c (c = h'' - psi, or the IRLS weight - psi), and since w1 + w2 + w3 = 1: P3 = PSI - P1 - P2,
 # C13 = CW1 - C11 - C12, C23 = CW2 - C12 - C22, C33 = C - 2 CW1 - 2 CW2 + C11 + 2 C12 + C22
-PRODUCTS_FROM_KERNEL = {"P1": {"P1": 1}, "P2": {"P2": 1}, "P3": {"P3": 1}, "C11": {"C11": 1}, "C12": {"C12": 1},
-                        "C22": {"C22": 1}, "C13": {"CW1": 1, "C11": -1, "C12": -1},
-                        "C23": {"CW2": 1, "C12": -1, "C22": -1},
+PRODUCTS_FROM_KERNEL = {"P1": {"P1": 1}, "P2": {"P2": 1}, "P3": {"PSI": 1, "P1": -1, "P2": -1},
+                        "C11": {"C11": 1}, "C12": {"C12": 1}, "C22": {"C22": 1},
+                        "C13": {"CW1": 1, "C11": -1, "C12": -1}, "C23": {"CW2": 1, "C12": -1, "C22": -1},
                         "C33": {"C": 1, "CW1": -2, "CW2": -2, "C11": 1, "C12": 2, "C22": 1}}
 
 
