@@ -1,7 +1,8 @@
 """Training efficiency, per-step overhead and per-job start-up, against this machine's own references.
 
     python bench/bench_train.py [--config config/config.yaml] [--rounds 12] [--chunk 10] [--repeats 5] [--json OUT]
-    python bench/run_all.py --only train      # the same lines in bench/results.md
+    python bench/run_all.py --only train      # the same lines in bench/results.md (measured by this script, run
+                                              # as a process of its own, as a training job is)
 
 1. Efficiency: the study's largest GPT trains through the real loop (`scalinglab.trainers.builtin.train_loop`), after
    10 untimed warm-up steps, in `rounds` stretches of `chunk` optimizer steps; before each stretch, and once after
@@ -219,13 +220,25 @@ def measure(config: str, data_root: Path, rounds: int, chunk: int, repeats: int)
     }
 
 
+def measure_in_fresh_process(rounds: int, chunk: int, repeats: int) -> dict:
+    """`measure` of the default study in a process of its own, as the pipeline runs every training job: not inside
+    bench/run_all.py's process, whose heap and thread pools the sections before it have already shaped."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "train.json"
+        command = [sys.executable, __file__, "--rounds", str(rounds), "--chunk", str(chunk), "--repeats",
+                   str(repeats), "--json", str(out)]
+        subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        return json.loads(out.read_text())
+
+
 def lines(mode: str) -> list:
     """The training rows of bench/results.md (bench/run_all.py)."""
     from common import line
 
     quick = mode == "quick"
-    r = measure(str(REPO / "config" / "config.yaml"), REPO / "results" / "data", rounds=6 if quick else 12,
-                chunk=10, repeats=2 if quick else 5)
+    r = measure_in_fresh_process(rounds=6 if quick else 12, chunk=10, repeats=2 if quick else 5)
     peak = (f"one-core fp32 matmul peak {r['peak_gflops']:.0f} GFLOP/s, sampled between the stretches (median "
             f"stretch / median peak: {100 * r['median_fraction']:.0f}%)")
     return [
