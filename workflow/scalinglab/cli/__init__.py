@@ -49,6 +49,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..allocator import keep_freed_memory
+
+    keep_freed_memory()  # before any large array: the fits' working arrays are then reused, not refaulted
     argv = sys.argv[1:] if argv is None else list(argv)
     only = argv[0] if argv and argv[0] in COMMANDS else None
     args = build_parser(only).parse_args(argv)
