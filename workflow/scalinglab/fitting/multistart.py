@@ -189,11 +189,18 @@ def _polish(law, objective, res, order, n_polish):
 
 
 def _distinct_optima(res, order, best_theta, k):
-    """The best end point and up to k-1 others that differ from it: warm starts for the bootstrap refits."""
+    """The best end point and up to k-1 others that differ from it: warm starts for the bootstrap refits. In
+    objective order (of the first 200, up to the first non-finite), each end point farther than 1e-3 (1 + max|o|)
+    in some coordinate from every optimum o taken before it is taken."""
     optima = [best_theta]
-    for i in order[:200]:
-        if len(optima) >= max(1, k) or not np.isfinite(res.f[i]):
-            break
-        if all(np.abs(res.x[i] - o).max() > 1e-3 * (1 + np.abs(o).max()) for o in optima):
-            optima.append(res.x[i])
-    return np.array(optima)
+    first = order[:200]
+    finite = np.isfinite(res.f[first])
+    candidates = res.x[first[: first.size if finite.all() else int(np.argmin(finite))]]
+    far = np.ones(candidates.shape[0], bool)  # from every optimum taken so far
+    while True:
+        o = optima[-1]
+        far &= np.abs(candidates - o).max(axis=1) > 1e-3 * (1 + np.abs(o).max())
+        ahead = np.flatnonzero(far)
+        if len(optima) >= max(1, k) or not ahead.size:
+            return np.array(optima)
+        optima.append(candidates[ahead[0]])
