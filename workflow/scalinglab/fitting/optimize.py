@@ -369,40 +369,54 @@ def _prune(x, f, active, status, k):
 
 def _newton_direction(H, g, nu):
     """Levenberg-damped Newton steps and Newton decrements g^T M^-1 g, for a batch. M = H + nu tr|H| I where
-    that is positive definite (one batched LAPACK solve, 0.4 us a 5x5 matrix); elsewhere (a saddle or a maximum)
+    that is positive definite (one batched LAPACK solve, 0.3 us a 5x5 matrix); elsewhere (a saddle or a maximum)
     the saddle-free V diag(|lambda| + nu max|lambda|) V^T from the eigendecomposition (LAPACK's eigh, 2 us a matrix),
     only for those starts."""
-    shift = nu * np.abs(np.diagonal(H, axis1=1, axis2=2)).sum(axis=1) + 1e-300  # >= max|lambda| where H >= 0
-    M = H + shift[:, None, None] * np.eye(H.shape[1])
+    P = H.shape[1]
+    M = H.copy()
+    diagonal = M.reshape(-1, P * P)[:, :: P + 1]  # a view of each matrix's diagonal
+    shift = nu * np.abs(diagonal).sum(axis=1) + 1e-300  # >= max|lambda| where H >= 0
+    diagonal += shift[:, None]
     pd = _positive_definite(M)
-    if pd.all():
-        step = np.linalg.solve(M, g[:, :, None])[:, :, 0]
-        return -step, np.einsum("sp,sp->s", g, step)
-    d, dec = np.empty_like(g), np.empty(g.shape[0])
-    good, bad = np.flatnonzero(pd), np.flatnonzero(~pd)
-    if good.size:
-        step = np.linalg.solve(M[good], g[good, :, None])[:, :, 0]
-        d[good], dec[good] = -step, np.einsum("sp,sp->s", g[good], step)
-    d[bad], dec[bad] = _saddle_free_direction(H[bad], g[bad], nu[bad])
+    step = _solve(M, g, pd)
+    d, dec = -step, np.einsum("sp,sp->s", g, step)
+    if not pd.all():
+        bad = np.flatnonzero(~pd)
+        d[bad], dec[bad] = _saddle_free_direction(H[bad], g[bad], nu[bad])
     return d, dec
+
+
+_LAPACK = getattr(np.linalg, "_umath_linalg", None)  # numpy's LAPACK gufuncs behind np.linalg: a matrix of a stack
+# that fails gives NaNs (np.linalg raises for the whole stack), and a call skips np.linalg's checks (~3 us)
 
 
 def _positive_definite(M):
     """Whether each matrix of the stack M is positive definite: by LAPACK's batched Cholesky (0.2 us a 5x5
-    matrix), called as numpy's gufunc because np.linalg.cholesky raises for the whole stack when one matrix fails;
-    the gufunc returns NaNs for that one. Eigenvalues where a numpy release no longer has it."""
-    cholesky = getattr(getattr(np.linalg, "_umath_linalg", None), "cholesky_lo", None)
+    matrix), whose gufunc fills a matrix that fails with NaN. Eigenvalues where a numpy release no longer has it."""
+    cholesky = getattr(_LAPACK, "cholesky_lo", None)
     if cholesky is None:
         return np.linalg.eigvalsh(M)[:, 0] > 0
     with np.errstate(invalid="ignore"):
-        return ~np.isnan(cholesky(M)).any(axis=(1, 2))
+        return ~np.isnan(cholesky(M)[:, -1, -1])
+
+
+def _solve(M, g, pd):
+    """M^-1 g for each matrix of the stack (LAPACK's gesv, as np.linalg.solve) where it is positive definite (pd);
+    the other rows are what gesv gives them, or NaN, for the caller to replace."""
+    solve = getattr(_LAPACK, "solve1", None)
+    if solve is not None:
+        with np.errstate(all="ignore"):
+            return solve(M, g)
+    step = np.full_like(g, np.nan)
+    step[pd] = np.linalg.solve(M[pd], g[pd, :, None])[:, :, 0]
+    return step
 
 
 def _saddle_free_direction(H, g, nu):
     """Saddle-free, Levenberg-damped Newton steps -V diag(1/(|lambda| + nu max|lambda|)) V^T g and the decrements,
     from the eigendecomposition H = V diag(lambda) V^T: for the starts where H + nu tr|H| I is not positive
     definite."""
-    lam, V = np.linalg.eigh(H)
+    lam, V = getattr(_LAPACK, "eigh_lo", np.linalg.eigh)(H)
     la = np.abs(lam)
     la += nu[:, None] * la.max(axis=1, keepdims=True) + 1e-300
     gv = np.einsum("spq,sp->sq", V, g)
