@@ -220,8 +220,13 @@ def measure(config: str, data_root: Path, rounds: int, chunk: int, repeats: int)
     }
 
 
+# the environment the workflow gives a training job on one core (workflow/rules/train.smk)
+ONE_CORE_JOB = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 def measure_in_fresh_process(rounds: int, chunk: int, repeats: int) -> dict:
-    """`measure` of the default study in a process of its own, as the pipeline runs every training job: not inside
+    """`measure` of the default study by this script in a process of its own, as a training job has one: started
+    with a one-core job's environment and, as `scalinglab train` does, malloc's settings (allocator); not inside
     bench/run_all.py's process, whose heap and thread pools the sections before it have already shaped."""
     import subprocess
 
@@ -229,7 +234,7 @@ def measure_in_fresh_process(rounds: int, chunk: int, repeats: int) -> dict:
         out = Path(tmp) / "train.json"
         command = [sys.executable, __file__, "--rounds", str(rounds), "--chunk", str(chunk), "--repeats",
                    str(repeats), "--json", str(out)]
-        subprocess.run(command, check=True, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        subprocess.run(command, check=True, cwd=REPO, env={**os.environ, **ONE_CORE_JOB})
         return json.loads(out.read_text())
 
 
@@ -271,6 +276,9 @@ def main() -> int:
                         help="prepared datasets (reused when their parameters match, else generated here)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    from scalinglab.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the `scalinglab` command does before a training job's first array
     r = measure(args.config, Path(args.data_root), args.rounds, args.chunk, args.repeats)
     print("fp32 matmul peak, 1 thread, GFLOP/s, before each stretch and after the last: "
           + ", ".join(f"{v:.0f}" for v in r["peaks"]))

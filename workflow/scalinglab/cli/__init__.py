@@ -48,10 +48,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def entry() -> int:
+    """The `scalinglab` console script: `main` in a process of its own, which first keeps freed memory for reuse
+    (before any large array, so that a fit's working arrays are reused, not faulted in afresh; see allocator)."""
     from ..allocator import keep_freed_memory
 
-    keep_freed_memory()  # before any large array: the fits' working arrays are then reused, not refaulted
+    keep_freed_memory()
+    return main()
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     only = argv[0] if argv and argv[0] in COMMANDS else None
     args = build_parser(only).parse_args(argv)
