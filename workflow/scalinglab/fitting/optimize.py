@@ -259,6 +259,7 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
     origin = np.arange(S)  # the start each row is (for per-start weights)
     cuts = set(np.cumsum(race).tolist()) if race else set()
     last_cut = max(cuts) if cuts else -1
+    warmups_end = {warmup}  # the values of exact_from: only there can a row switch curvature
     check_index = None
     it = 0
     while True:
@@ -273,9 +274,10 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
                 extra = _check_rows(objective, x, check_index, check_irls, check_iter, it, n_evals)
                 x, f, g, H, nu, status, active, iters, exact_from, joined, origin, stop_at = (
                     np.concatenate([a, b]) for a, b in zip(rows, extra))
+                warmups_end.add(it + int(check_irls))
         active &= it < stop_at
-        switch = np.flatnonzero(active & (exact_from == it) & (joined < it))
-        if switch.size:  # the IRLS warm-up ends: the exact curvature from here
+        switch = np.flatnonzero(active & (exact_from == it) & (joined < it)) if it in warmups_end else ()
+        if len(switch):  # the IRLS warm-up ends: the exact curvature from here
             f[switch], g[switch], H[switch] = _evaluate(objective, x[switch], switch, S, origin, "exact", n_evals)
             nu[switch] = 1e-3
         A = np.flatnonzero(active)
@@ -294,7 +296,9 @@ def newton_batch(objective, x0, max_iter=100, race=(4, 4, 4, 4), keep=0.5, min_k
             if A.size == 0:
                 it += 1  # back to the top, where a pending check joins, or the loop ends
                 continue
-        d /= np.maximum(np.abs(d).max(axis=1) / max_step, 1.0)[:, None]
+        longest = np.abs(d).max(axis=1)
+        if not longest.max() <= max_step:  # (a step within the cap would be divided by 1.0)
+            d /= np.maximum(longest / max_step, 1.0)[:, None]
         xt = _project(x[A] + d, lo, hi) if boxed else x[A] + d
         ft, gt, Ht = _evaluate_rows(objective, xt, A, exact, S, origin, n_evals)
         _accept(A, (xt, ft, gt, Ht), (x, f, g, H), nu, iters, status, active)
