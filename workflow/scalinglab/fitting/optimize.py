@@ -321,9 +321,10 @@ def _accept(A, trial, rows, nu, iters, status, active):
     Aa = A[ok]
     x[Aa], f[Aa], g[Aa], H[Aa] = xt[ok], ft[ok], gt[ok], Ht[ok]
     iters[A] += 1
-    nu[Aa] = np.maximum(nu[Aa] * 0.2, 1e-12)
-    nu[A[~ok]] *= 10.0
-    stalled = A[nu[A] > 1e6]
+    nu_A = nu[A]
+    nu_A = np.where(ok, np.maximum(nu_A * 0.2, 1e-12), nu_A * 10.0)
+    nu[A] = nu_A
+    stalled = A[nu_A > 1e6]
     status[stalled] = Status.LINE_SEARCH_STALLED
     active[stalled] = False
 
