@@ -140,8 +140,9 @@ def _weights_and_residual_per_point(theta, lN, lD, logy):
     return u1, u2, r, u3
 
 
-EDGE_ROWS = 128  # the clipping edges are made for this many starts: more than a kernel call holds on small data
-# (optimize.CACHE_ELEMENTS), so that one pair serves every batch size of an optimisation
+EDGE_ELEMENTS = 2**15  # the clipping edges are cached arrays of at most this many numbers (256 KiB each), made for
+# as many starts as fit: a kernel call on small data holds fewer (optimize.CACHE_ELEMENTS), and there the scalar form
+# costs most; larger calls clip against scalars
 
 
 @functools.lru_cache(maxsize=4)
@@ -155,10 +156,13 @@ def _band_edges(delta: float, rows: int, n: int):
 
 
 def _edges(delta, shape):
-    """`_band_edges` for residuals of `shape`: the leading rows of the pair made for EDGE_ROWS starts (or for
-    `shape`'s, when more)."""
+    """(-delta, +delta) for residuals of `shape`: the leading rows of the cached `_band_edges` pair where a pair of
+    at most EDGE_ELEMENTS numbers holds them, else the scalars (the same results either way)."""
     S, n = shape
-    lower, upper = _band_edges(delta, EDGE_ROWS if S <= EDGE_ROWS else S, n)
+    rows = EDGE_ELEMENTS // n
+    if rows < S:
+        return -delta, delta
+    lower, upper = _band_edges(float(delta), rows, n)
     return lower[:S], upper[:S]
 
 
