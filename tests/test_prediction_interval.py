@@ -14,7 +14,7 @@ def bisection_quantiles(centres, sigma, dof, ci):
     return _noisy_quantiles(centres, sigma, dof, ci, bisections=60, max_steps=0)
 
 
-def curve_draws(rng, draws=1000, points=61, spread=0.05):
+def curve_draws(rng, draws=1000, points=21, spread=0.05):
     """Bootstrap-like log-loss draws of a curve: a common shape, per-draw offsets and slopes."""
     x = np.linspace(0.0, 1.0, points)
     return 1.0 - 0.4 * x + spread * (rng.normal(size=(draws, 1)) + rng.normal(size=(draws, 1)) * x)
@@ -31,8 +31,8 @@ CASES = {
     # stretches between two draws (Newton stalls anywhere on them). Where the CDF leaves the level is then decided by
     # the last bits of a mean of 1,000 terms, so the two methods may part by 1e-8; a quantile at the stretch's wrong
     # end (a stalled step taken for the answer) is 1e-2 away.
-    "flat stretches": (lambda rng: rng.normal(0.0, 2.0, (1000, 61)), 0.002, 200, 0.95, 1e-6),
-    "flat stretches, another level": (lambda rng: rng.normal(0.0, 2.0, (1000, 61)), 0.002, 200, 0.951, 1e-6),
+    "flat stretches": (lambda rng: rng.normal(0.0, 2.0, (1000, 21)), 0.002, 200, 0.95, 1e-6),
+    "flat stretches, another level": (lambda rng: rng.normal(0.0, 2.0, (1000, 21)), 0.002, 200, 0.951, 1e-6),
 }
 
 
