@@ -43,6 +43,8 @@ EFFICIENCY_GOAL = 0.65
 WARMUP_STEPS = 10
 FIRST_STEP_GOAL_S = 2.0
 COMMAND = "python bench/bench_train.py"
+# the environment the workflow gives a training job on one core (workflow/rules/train.smk)
+ONE_CORE_JOB = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 # In-process figures are CPU time of this process: on a shared machine the time slices other processes take fall
 # out of both sides of a ratio (wall time would charge them to whichever side they landed on). Start-up is wall time.
 clock = time.process_time
@@ -179,7 +181,7 @@ def job_start_up(spec: dict, tmp: Path, repeats: int) -> dict:
     from common import run_timed, scalinglab_command, shell_wall
 
     job, data_dir = tiny_job(spec, tmp)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, **ONE_CORE_JOB}
     command = [*scalinglab_command(), "train", "--spec-json", json.dumps(job), "--data-dir", str(data_dir)]
     walls, firsts = [], []
     for i in range(repeats + 1):  # the first one warms the page cache, as the pipeline's second job finds it
@@ -218,10 +220,6 @@ def measure(config: str, data_root: Path, rounds: int, chunk: int, repeats: int)
         "mlp_step_ms": mlp_step_s * 1e3, "mlp_overhead": mlp_overhead,
         "small_fraction_of_peak": small_flops / small_step_s / 1e9 / efficiency["peak_gflops"], **start_up,
     }
-
-
-# the environment the workflow gives a training job on one core (workflow/rules/train.smk)
-ONE_CORE_JOB = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def measure_in_fresh_process(rounds: int, chunk: int, repeats: int) -> dict:

@@ -174,9 +174,9 @@ def _noisy_quantiles(centres, sigma, dof, ci, bisections=8, max_steps=60):
     fits; tests/test_prediction_interval.py compares the two)."""
     from scipy.stats import t
 
+    half = t.ppf(1 - 1e-6, dof) * sigma  # the noise's reach beyond the draws: the bracket's margin
     out = []
     for level in ((1 - ci) / 2, (1 + ci) / 2):
-        half = t.ppf(1 - 1e-6, dof) * sigma
         lo, hi = centres.min(axis=0) - half, centres.max(axis=0) + half
         for _ in range(bisections):
             mid = 0.5 * (lo + hi)
