@@ -205,6 +205,18 @@ def test_out_of_range_settings_are_refused(tmp_path):
     _clean_error(cli("fit", data, "--x", "N", "--y", "loss", "--backtest-holdouts", "1,-2"), "--backtest-holdouts")
 
 
+def test_workers_change_the_time_not_the_fit(tmp_path):
+    """`--workers N` (processes the fit may keep busy): the same fit JSON, byte for byte, for 1 and 3; 0 is refused."""
+    data = _table(tmp_path)
+    common = ["--where", "sweep=a", "--x", "N", "--y", "loss", "--bootstrap", 40, "--backtest-holdouts", "1,2,3"]
+    for workers in (1, 3):
+        out = cli("fit", data, *common, "--workers", workers, "--out", tmp_path / f"fit{workers}.json")
+        assert out.returncode == 0, out.stderr
+    assert (tmp_path / "fit1.json").read_bytes() == (tmp_path / "fit3.json").read_bytes()
+    assert len(json.loads((tmp_path / "fit3.json").read_text())["backtest"]["origins"]) == 3
+    _clean_error(cli("fit", data, *common, "--workers", 0), "--workers", "0 is below 1")
+
+
 def test_a_non_numeric_value_is_quoted(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"N": ["1e4", "1e5", "1e6", "lots", "1e7"], "loss": [3.0, 2.5, 2.2, 2.1, 2.0]}).to_csv(path)

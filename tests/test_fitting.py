@@ -1,6 +1,11 @@
 """The fitting engine: recovery of known synthetic laws (with interval coverage), the Chinchilla validation
 against Besiroglu et al. (2024), bad-input errors, backtests, ranking and compute-optimal allocation."""
 
+import importlib
+import json
+import os
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -639,3 +644,51 @@ def test_approach_2_keeps_a_sparse_isoflop_design_and_still_has_intervals(monkey
     assert two["bootstrap"]["n_used"] > 0.9 * 300 and "observation noise" in two["bootstrap"]["method"]
     lo, hi = two["interval"]["a"]
     assert lo < 0.28 / 0.62 < hi and result.approaches["verdict"]["agree"] is True
+
+
+# ---- worker processes: the time changes, not the fit ------------------------------------------------------------
+needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+
+
+@needs_fork
+def test_a_batch_runs_in_a_worker_and_comes_back_in_order():
+    """fitting.workers.InBackground: with 2 workers the batch starts in a forked process while this one works on;
+    the results come back in the items' order, as they do when everything runs here (workers=1)."""
+    from scalinglab.fitting.workers import InBackground
+
+    def job(i):
+        time.sleep(0.05)
+        return i * i, os.getpid()
+
+    batch = InBackground(job, range(3), workers=2)
+    time.sleep(0.3)  # this process's own work, while a worker takes the batch
+    side_by_side = batch.results()
+    alone = InBackground(job, range(3), workers=1).results()
+    assert [value for value, _ in side_by_side] == [value for value, _ in alone] == [0, 1, 4]
+    assert {pid for _, pid in side_by_side} - {os.getpid()}, "no item ran in a worker"
+    assert {pid for _, pid in alone} == {os.getpid()}
+
+
+@needs_fork
+def test_backtest_origins_in_workers_give_the_same_fit(monkeypatch):
+    """Chinchilla on Hoffmann's data with the default three backtest origins: fitted in a worker process while this
+    one fits all the data (workers=2), the fit JSON is the same, bit for bit, as with everything here (workers=1)."""
+    backtest_module = importlib.import_module("scalinglab.fitting.backtest")  # the package exports a function so named
+    workers_module = importlib.import_module("scalinglab.fitting.workers")
+    origin = backtest_module._origin
+    monkeypatch.setattr(backtest_module, "_origin", lambda *args: {**origin(*args), "pid": os.getpid()})
+    returned = []
+    results = workers_module.InBackground.results
+    monkeypatch.setattr(workers_module.InBackground, "results", lambda self: returned.append(results(self)) or
+                        returned[-1])
+    frame = pd.read_csv(DATA).rename(columns={"Model Size": "N", "Training FLOP": "C"})
+
+    def fitted(workers):
+        return fit(frame, "chinchilla", "N,D", "loss", derive=["D=C/(6*N)"], bootstrap=0, workers=workers)
+
+    here, side_by_side = fitted(1).to_dict(), fitted(2).to_dict()
+    assert [o["holdout"] for o in here["backtest"]["origins"]] == [1, 2, 3]
+    assert here["backtest"]["rms_log_error"] is not None
+    assert json.dumps(here, sort_keys=True) == json.dumps(side_by_side, sort_keys=True)
+    assert {o["pid"] for o in returned[0]} == {os.getpid()}
+    assert {o["pid"] for o in returned[1]} - {os.getpid()}, "no origin was fitted in a worker"

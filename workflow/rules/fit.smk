@@ -19,5 +19,6 @@ rule fit:
         " --bootstrap-unit {params.settings[bootstrap_unit]}"
         " --huber-delta {params.settings[huber_delta]} --ci {params.settings[ci]}"
         " --seed {params.settings[seed]} --backtest-holdouts {params.settings[backtest_holdouts]}"
+        " --workers {threads}"
         # A sweep whose runs all diverged or failed gets a record of why, not a failed job: the report still appears.
         " --if-unfittable record --out {output:q} > {log:q} 2>&1"

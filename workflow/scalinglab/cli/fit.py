@@ -30,6 +30,10 @@ def count(text: str) -> int:
     return _number(text, int, lambda v: v >= 0, "is negative; give a count >= 0 (0: none)")
 
 
+def at_least_one(text: str) -> int:
+    return _number(text, int, lambda v: v >= 1, "is below 1; give a count of processes >= 1 (1: this one only)")
+
+
 def level(text: str) -> float:
     return _number(text, float, lambda v: 0 < v < 1, "is not between 0 and 1 (exclusive), e.g. 0.95")
 
@@ -115,6 +119,12 @@ def add_arguments(parser) -> None:
         help="hyperparameter grids: fit, per (size, budget) cell, only the runs of the grid value with the best mean y "
         "over seeds (the fit JSON's `envelope` records every cell's winner). 'auto': every grid_* column with "
         "several values; 'none': every run; or the grid columns to use, e.g. grid_lr (default %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", type=at_least_one, default=None, metavar="N",
+        help="processes the fit may keep busy, this one included: the backtest's refits run in the others while this "
+        "one fits all the data; the results are the same for any N (default: the CPUs this process may use; the "
+        "workflow passes its job's threads)",
     )
     parser.add_argument("--isoflop-compute", default="C", metavar="COL",
                         help="--law isoflop: the compute budget column (default C)")
@@ -249,9 +259,11 @@ def run(args) -> int:
 def fit_one_law(args):
     """The fit of `scalinglab fit DATA --law LAW` (one law) as a FitResult: what bench/bench_fit.py times in process."""
     from ..fitting import fit
+    from ..fitting.workers import usable_cpus
 
-    return fit(args.data, args.law, args.x, args.y, **_settings(args), where=args.where, derive=args.derive,
-               compute=args.compute, predict_at=args.predict_at, interval=args.interval)
+    workers = args.workers or usable_cpus()
+    return fit(args.data, args.law, args.x, args.y, workers=workers, **_settings(args), where=args.where,
+               derive=args.derive, compute=args.compute, predict_at=args.predict_at, interval=args.interval)
 
 
 def _record_unfittable(args, error) -> int:

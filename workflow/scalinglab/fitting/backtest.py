@@ -19,9 +19,13 @@ from .bootstrap import Resamples, in_chunks, interval, refit_all
 from .errors import FitError
 from .multistart import point_fit
 from .prepare import levels
+from .workers import InBackground
 
 DEFAULT_HOLDOUTS = (1, 2, 3)
 MAX_RESAMPLES = 200  # backtest draws by default: min(bootstrap, this)
+# Origins are fitted in worker processes up to this many rows. Beyond it a fit's temporaries are large, and copies of
+# them in several processes at once would break the memory bound of a large fit (< 2 GiB at 1,000,000 rows).
+PARALLEL_ROWS = 100_000
 
 
 def backtest_axis(law, X) -> tuple[str, np.ndarray]:
@@ -31,17 +35,30 @@ def backtest_axis(law, X) -> tuple[str, np.ndarray]:
     return "x", X[0]
 
 
-def backtest(law, X, y, holdouts, settings, groups=None) -> dict:
-    """The multi-origin backtest of `law` on raw arrays X (k, n), y (n,). See the module docstring."""
-    holdouts = sorted({int(k) for k in holdouts or () if int(k) > 0})
+def _holdouts(holdouts) -> list[int]:
+    return sorted({int(k) for k in holdouts or () if int(k) > 0})
+
+
+def start_origins(law, X, y, holdouts, settings, workers: int = 1) -> InBackground:
+    """The origins' fits (one per holdout count), started now in up to `workers - 1` worker processes
+    (fitting.workers), so that they run while this process fits the law on all the data; pass the result to
+    `backtest(..., origins=...)`. The same results whatever `workers`."""
+    level = levels(backtest_axis(law, X)[1])
+    return InBackground(lambda k: _origin(law, X, y, level, k, settings), _holdouts(holdouts),
+                        workers if X.shape[1] <= PARALLEL_ROWS else 1)
+
+
+def backtest(law, X, y, holdouts, settings, groups=None, origins: InBackground | None = None) -> dict:
+    """The multi-origin backtest of `law` on raw arrays X (k, n), y (n,). See the module docstring. `origins`: the
+    origins' fits from `start_origins` with the same arguments (else they are fitted here, one after another)."""
+    holdouts = _holdouts(holdouts)
     axis, values = backtest_axis(law, X)
     out = {"holdouts": holdouts, "axis": axis, "origins": [], "rms_log_error": None, "interval": [None, None],
            "n_resamples": 0, "draws": []}
     if not holdouts:
         out["skipped"] = "no holdouts requested"
         return out
-    level = levels(values)
-    origins = [_origin(law, X, y, level, k, settings) for k in holdouts]
+    origins = (origins or start_origins(law, X, y, holdouts, settings)).results()
     out["origins"] = [o["record"] for o in origins]
     scored = [o for o in origins if "theta" in o]
     if not scored:

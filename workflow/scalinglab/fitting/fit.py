@@ -11,7 +11,7 @@ import numpy as np
 
 from ..laws import get_law
 from . import bootstrap as boot
-from .backtest import DEFAULT_HOLDOUTS, MAX_RESAMPLES, backtest
+from .backtest import DEFAULT_HOLDOUTS, MAX_RESAMPLES, backtest, start_origins
 from .compare import information_criteria
 from .errors import FitError
 from .identify import identification, parameters_at_bounds
@@ -41,7 +41,7 @@ DEFAULTS = dict(
 )
 
 
-def fit(data, law, x, y, **settings) -> FitResult:
+def fit(data, law, x, y, workers: int = 1, **settings) -> FitResult:
     """Fit `law` (a name, a `Law` or 'module:NAME') to columns `x` (one name, comma-separated names or a list) and
     `y` of `data` (a DataFrame, a dict of columns or a .csv/.parquet path).
 
@@ -53,20 +53,28 @@ def fit(data, law, x, y, **settings) -> FitResult:
     starts ((K, P) fitted-parameter starting points overriding the law's), polish, bootstrap_starts, max_iter
     (Newton iterations per start; the best unconverged end points then run on),
     interval (percentile or bca), envelope (grid columns to take the best value of per (size, budget) cell:
-    'auto', every grid_* column with several values; 'none'; or a list: fitting.envelope)."""
+    'auto', every grid_* column with several values; 'none'; or a list: fitting.envelope).
+
+    `workers`: processes the fit may keep busy, this one included (fitting.workers): the backtest's origins are
+    fitted in the others while this one fits all the data. It changes the time, not the result."""
     law_ref = law if isinstance(law, str) and ":" in law else None
     law = get_law(law)
     user_starts = settings.pop("starts", None)
     settings = _settings(settings)
     prep = prepare(data, law, x, y, settings)
     starts = _user_starts(law, user_starts)
-    theta, point, scales, Xs, logy = point_fit(law, prep.X, prep.y, settings, starts)
-    n = prep.y.size
-    resid = law.log_predict(theta[None, :], prep.X)[0] - logy
-    nat = law.to_natural(theta[None, :])[0]
-    draws = _bootstrap(law, prep, settings, point, scales, Xs, logy)
-    jack = _jackknife(law, prep, settings, point, scales, Xs, logy) if settings["interval"] == "bca" else None
-    intervals, fit_intervals, derived = _intervals(law, prep, settings, theta, nat, draws, jack)
+    origins = start_origins(law, prep.X, prep.y, settings["backtest_holdouts"], settings, workers)
+    try:
+        theta, point, scales, Xs, logy = point_fit(law, prep.X, prep.y, settings, starts)
+        n = prep.y.size
+        resid = law.log_predict(theta[None, :], prep.X)[0] - logy
+        nat = law.to_natural(theta[None, :])[0]
+        draws = _bootstrap(law, prep, settings, point, scales, Xs, logy)
+        jack = _jackknife(law, prep, settings, point, scales, Xs, logy) if settings["interval"] == "bca" else None
+        intervals, fit_intervals, derived = _intervals(law, prep, settings, theta, nat, draws, jack)
+        backtested = backtest(law, prep.X, prep.y, settings["backtest_holdouts"], settings, prep.groups, origins)
+    finally:
+        origins.close()  # after an error too: no worker outlives the fit
     diagnostics = {**point.diagnostics, "input_scales": [float(s) for s in scales],
                    "bootstrap_failed": draws["info"]["n_failed"],
                    "bootstrap_not_converged": draws["info"]["n_not_converged"],
@@ -79,7 +87,7 @@ def fit(data, law, x, y, **settings) -> FitResult:
         rms_log_residual=math.sqrt(float(np.sum(resid**2)) / n),
         rms_log_residual_of_means=rms_of_group_means(resid, prep.X),
         information_criteria=information_criteria(law, Xs, logy, point, settings),
-        backtest=backtest(law, prep.X, prep.y, settings["backtest_holdouts"], settings, prep.groups),
+        backtest=backtested,
         diagnostics=diagnostics, derived=derived,
         bootstrap={"n": settings["bootstrap"], "unit": settings["bootstrap_unit"],
                    "dof": draws["dof"],

@@ -1,0 +1,72 @@
+"""Fits that do not depend on each other, run side by side in forked worker processes.
+
+A fit's numpy work is many small array operations, each holding the GIL, so threads do not overlap them (the
+Chinchilla backtest's three origin fits took longer in two threads than in one); processes do. The workers are
+forked when a batch starts, so they inherit the law and the data as they are (a law may hold functions that do not
+pickle): only an item's index goes to a worker, and its (picklable) result comes back. The arithmetic is the same in
+a worker as in this process, so the results are the same bits whatever the number of workers.
+
+`workers` counts the processes a batch may keep busy, this one included: this process goes on with its own work
+while up to `workers - 1` others take the batch, and takes back whatever of the batch no worker has started when it
+asks for the results. With 1, or where fork is not the platform's way (macOS, Windows), everything runs here, one
+item after another.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+
+_BATCHES: dict = {}  # token -> (fn, items) of the batches started: what a forked worker reads
+_TOKENS = itertools.count()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (what SLURM or taskset allotted), else os.cpu_count()."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _run(token: int, index: int):
+    fn, items = _BATCHES[token]
+    return fn(items[index])
+
+
+class InBackground:
+    """fn(item) for every item of `items`, started now in up to `workers - 1` forked processes; `results()` returns
+    them in order (running here the items no worker has started)."""
+
+    def __init__(self, fn, items, workers: int = 1):
+        self.fn, self.items = fn, list(items)
+        self.executor, self.futures = None, []
+        children = min(int(workers) - 1, len(self.items))
+        if children < 1 or not sys.platform.startswith("linux"):
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.token = next(_TOKENS)
+        _BATCHES[self.token] = (fn, self.items)  # before the fork: the workers see it
+        self.executor = ProcessPoolExecutor(children, mp_context=multiprocessing.get_context("fork"))
+        self.futures = [self.executor.submit(_run, self.token, i) for i in range(len(self.items))]
+
+    def results(self) -> list:
+        if self.executor is None:
+            return [self.fn(item) for item in self.items]
+        try:
+            # the items still queued here (not yet handed to a worker) are cheaper to run now than to wait for
+            mine = [future.cancel() for future in self.futures]
+            return [self.fn(item) if here else future.result()
+                    for item, future, here in zip(self.items, self.futures, mine)]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the workers: the items not started are dropped (on an error, before the results are asked for)."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+            _BATCHES.pop(self.token, None)
