@@ -670,6 +670,23 @@ def test_a_batch_runs_in_a_worker_and_comes_back_in_order():
 
 
 @needs_fork
+def test_an_error_stops_the_workers_at_once():
+    """A fit that fails while its batch runs (close(abandon=True), as fit() does on any error) kills the workers
+    mid-item instead of waiting for them, and leaves no child process behind."""
+    import multiprocessing
+
+    from scalinglab.fitting.workers import InBackground
+
+    batch = InBackground(lambda i: time.sleep(30), range(3), workers=3)
+    time.sleep(0.3)
+    assert len(multiprocessing.active_children()) == 2
+    start = time.perf_counter()
+    batch.close(abandon=True)
+    assert time.perf_counter() - start < 10
+    assert multiprocessing.active_children() == []
+
+
+@needs_fork
 def test_backtest_origins_in_workers_give_the_same_fit(monkeypatch):
     """Chinchilla on Hoffmann's data with the default three backtest origins: fitted in a worker process while this
     one fits all the data (workers=2), the fit JSON is the same, bit for bit, as with everything here (workers=1)."""

@@ -63,8 +63,9 @@ def fit(data, law, x, y, workers: int = 1, **settings) -> FitResult:
     settings = _settings(settings)
     prep = prepare(data, law, x, y, settings)
     starts = _user_starts(law, user_starts)
-    origins = start_origins(law, prep.X, prep.y, settings["backtest_holdouts"], settings, workers)
+    origins = None
     try:
+        origins = start_origins(law, prep.X, prep.y, settings["backtest_holdouts"], settings, workers)
         theta, point, scales, Xs, logy = point_fit(law, prep.X, prep.y, settings, starts)
         n = prep.y.size
         resid = law.log_predict(theta[None, :], prep.X)[0] - logy
@@ -73,8 +74,10 @@ def fit(data, law, x, y, workers: int = 1, **settings) -> FitResult:
         jack = _jackknife(law, prep, settings, point, scales, Xs, logy) if settings["interval"] == "bca" else None
         intervals, fit_intervals, derived = _intervals(law, prep, settings, theta, nat, draws, jack)
         backtested = backtest(law, prep.X, prep.y, settings["backtest_holdouts"], settings, prep.groups, origins)
-    finally:
-        origins.close()  # after an error too: no worker outlives the fit
+    except BaseException:
+        if origins is not None:
+            origins.close(abandon=True)  # no worker outlives a failed fit (backtest closes them on success)
+        raise
     diagnostics = {**point.diagnostics, "input_scales": [float(s) for s in scales],
                    "bootstrap_failed": draws["info"]["n_failed"],
                    "bootstrap_not_converged": draws["info"]["n_not_converged"],

@@ -8,8 +8,9 @@ a worker as in this process, so the results are the same bits whatever the numbe
 
 `workers` counts the processes a batch may keep busy, this one included: this process goes on with its own work
 while up to `workers - 1` others take the batch, and takes back whatever of the batch no worker has started when it
-asks for the results. With 1, or where fork is not the platform's way (macOS, Windows), everything runs here, one
-item after another.
+asks for the results. Everything runs here, one item after another, with 1; where fork is not the platform's way
+(macOS, Windows); inside a daemonic process (which may have no children); or when the workers cannot be started.
+A worker dies with the process that forked it, and an error in that process stops its workers at once.
 """
 
 from __future__ import annotations
@@ -35,23 +36,41 @@ def _run(token: int, index: int):
     return fn(items[index])
 
 
+def _die_with(parent: int) -> None:
+    """Worker initializer: be killed when the parent dies (even by SIGKILL: it cannot close the queue the worker
+    waits on), and leave at once if it is already gone."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1  # linux/prctl.h
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 class InBackground:
     """fn(item) for every item of `items`, started now in up to `workers - 1` forked processes; `results()` returns
     them in order (running here the items no worker has started)."""
 
     def __init__(self, fn, items, workers: int = 1):
         self.fn, self.items = fn, list(items)
-        self.executor, self.futures = None, []
+        self.executor, self.futures, self.token = None, [], None
         children = min(int(workers) - 1, len(self.items))
         if children < 1 or not sys.platform.startswith("linux"):
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        if multiprocessing.current_process().daemon:
+            return
         self.token = next(_TOKENS)
         _BATCHES[self.token] = (fn, self.items)  # before the fork: the workers see it
-        self.executor = ProcessPoolExecutor(children, mp_context=multiprocessing.get_context("fork"))
-        self.futures = [self.executor.submit(_run, self.token, i) for i in range(len(self.items))]
+        try:
+            self.executor = ProcessPoolExecutor(children, mp_context=multiprocessing.get_context("fork"),
+                                                initializer=_die_with, initargs=(os.getpid(),))
+            self.futures = [self.executor.submit(_run, self.token, i) for i in range(len(self.items))]
+        except OSError:  # no process could be forked (a process limit): run here
+            self.close(abandon=True)
 
     def results(self) -> list:
         if self.executor is None:
@@ -59,14 +78,21 @@ class InBackground:
         try:
             # the items still queued here (not yet handed to a worker) are cheaper to run now than to wait for
             mine = [future.cancel() for future in self.futures]
-            return [self.fn(item) if here else future.result()
-                    for item, future, here in zip(self.items, self.futures, mine)]
-        finally:
-            self.close()
+            out = [self.fn(item) if here else future.result()
+                   for item, future, here in zip(self.items, self.futures, mine)]
+        except BaseException:
+            self.close(abandon=True)
+            raise
+        self.close()
+        return out
 
-    def close(self) -> None:
-        """Stop the workers: the items not started are dropped (on an error, before the results are asked for)."""
+    def close(self, abandon: bool = False) -> None:
+        """Stop the workers (idle once the results are in); `abandon`: on an error, kill them mid-item."""
         if self.executor is not None:
+            if abandon:
+                # ProcessPoolExecutor (before Python 3.14) cannot stop an item a worker has begun: end the workers
+                for process in list((getattr(self.executor, "_processes", None) or {}).values()):
+                    process.kill()
             self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
-            _BATCHES.pop(self.token, None)
+            self.executor, self.futures = None, []
+        _BATCHES.pop(self.token, None)
