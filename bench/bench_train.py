@@ -223,10 +223,11 @@ def measure(config: str, data_root: Path, rounds: int, chunk: int, repeats: int)
         mlp_run = start_run(mlp, mlp_data_dir, tmp / "mlp")[0]
         mlp_step_s, mlp_overhead = step_overhead(mlp_run, repeats=300)
         start_up = job_start_up(smallest, tmp, repeats)
+        analytic = analytic_flops_per_step(run)
     return {
         "largest": largest["run_path"], "smallest": smallest["run_path"], **efficiency,
-        "flops_per_step": flops, "flops_6nd_per_step": analytic_flops_per_step(run),
-        "fraction_of_peak_6nd": efficiency["fraction_of_peak"] * analytic_flops_per_step(run) / flops,
+        "flops_per_step": flops, "flops_6nd_per_step": analytic,
+        "fraction_of_peak_6nd": efficiency["fraction_of_peak"] * analytic / flops,
         "large_step_ms": efficiency["step_s"] * 1e3,
         "eval_s": eval_s, "eval_fraction": eval_s / (planned * efficiency["step_s"]), "planned_steps": planned,
         "small_step_ms": small_step_s * 1e3, "small_overhead": small_overhead, "mlp": mlp["run_path"],

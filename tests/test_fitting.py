@@ -647,7 +647,8 @@ def test_approach_2_keeps_a_sparse_isoflop_design_and_still_has_intervals(monkey
 
 
 # ---- worker processes: the time changes, not the fit ------------------------------------------------------------
-needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only; "
+                                "elsewhere a batch runs in the calling process, so there is no worker to test")
 
 
 @needs_fork

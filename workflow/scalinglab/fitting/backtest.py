@@ -52,7 +52,7 @@ def backtest(law, X, y, holdouts, settings, groups=None, origins: InBackground |
     """The multi-origin backtest of `law` on raw arrays X (k, n), y (n,). See the module docstring. `origins`: the
     origins' fits from `start_origins` with the same arguments (else they are fitted here, one after another)."""
     holdouts = _holdouts(holdouts)
-    axis, values = backtest_axis(law, X)
+    axis = backtest_axis(law, X)[0]
     out = {"holdouts": holdouts, "axis": axis, "origins": [], "rms_log_error": None, "interval": [None, None],
            "n_resamples": 0, "draws": []}
     if not holdouts:
