@@ -215,6 +215,13 @@ def test_workers_change_the_time_not_the_fit(tmp_path):
     assert (tmp_path / "fit1.json").read_bytes() == (tmp_path / "fit3.json").read_bytes()
     assert len(json.loads((tmp_path / "fit3.json").read_text())["backtest"]["origins"]) == 3
     _clean_error(cli("fit", data, *common, "--workers", 0), "--workers", "0 is below 1")
+    # ranking several laws (fitted side by side): the same comparison, byte for byte
+    for workers in (1, 2):
+        out = cli("fit", data, *common, "--law", "power,saturating_power,linear", "--workers", workers,
+                  "--out", tmp_path / f"rank{workers}.json")
+        assert out.returncode == 0, out.stderr
+    assert (tmp_path / "rank1.json").read_bytes() == (tmp_path / "rank2.json").read_bytes()
+    assert len(json.loads((tmp_path / "rank2.json").read_text())["ranking"]) == 3
 
 
 def test_a_non_numeric_value_is_quoted(tmp_path):

@@ -671,6 +671,62 @@ def test_a_batch_runs_in_a_worker_and_comes_back_in_order():
 
 
 @needs_fork
+def test_this_process_takes_the_batch_back_from_its_end():
+    """Asked for the results at once, this process runs the items no worker has started, from the last one back,
+    while the worker goes on from the front: the batch splits between them, and the results keep their order."""
+    from scalinglab.fitting.workers import InBackground
+
+    def job(i):
+        time.sleep(0.2)
+        return i, os.getpid()
+
+    results = InBackground(job, range(6), workers=2).results()
+    assert [i for i, _ in results] == list(range(6))
+    assert results[0][1] != os.getpid(), "the first item did not run in the worker"
+    assert results[-1][1] == os.getpid(), "the last item was not taken back here"
+
+
+@needs_fork
+def test_a_batch_started_in_a_worker_runs_there():
+    """A worker does not fork workers of its own (a law ranked in a worker refits its origins there): the CPUs are
+    shared out by the process that started the first batch."""
+    from scalinglab.fitting.workers import InBackground
+
+    def inner(i):
+        return os.getpid()
+
+    def outer(i):
+        time.sleep(0.2)
+        return os.getpid(), InBackground(inner, range(3), workers=4).results()
+
+    results = InBackground(outer, range(4), workers=2).results()
+    in_worker = [(pid, inner_pids) for pid, inner_pids in results if pid != os.getpid()]
+    assert in_worker, "no item ran in a worker"
+    assert all(set(inner_pids) == {pid} for pid, inner_pids in in_worker)
+
+
+@needs_fork
+def test_laws_ranked_side_by_side_rank_the_same(monkeypatch):
+    """rank_laws with workers=2 fits the laws in two processes (a law fitted here also refits its backtest origins in
+    a worker) and returns the same rows, bit for bit, as with everything in this process."""
+    compare_module = importlib.import_module("scalinglab.fitting.compare")
+    ranked = compare_module._ranked_law
+
+    def ranked_with_pid(*args):  # the process that fitted the law, in its row
+        row, draws = ranked(*args)
+        return {**row, "pid": os.getpid()}, draws
+
+    monkeypatch.setattr(compare_module, "_ranked_law", ranked_with_pid)
+    frame, x, _ = synthetic("saturating_power", np.random.default_rng(5))
+    laws = ["power", "saturating_power", "linear", "broken_power"]
+    alone, side_by_side = (rank_laws(frame, x, "y", laws=laws, bootstrap=50, workers=w) for w in (1, 2))
+    assert {row.pop("pid") for row in alone} == {os.getpid()}
+    assert {row.pop("pid") for row in side_by_side} - {os.getpid()}, "no law was fitted in a worker"
+    assert alone[0]["law"] == "saturating_power"
+    assert json.dumps(alone, sort_keys=True) == json.dumps(side_by_side, sort_keys=True)
+
+
+@needs_fork
 def test_an_error_stops_the_workers_at_once():
     """A fit that fails while its batch runs (close(abandon=True), as fit() does on any error) kills the workers
     mid-item instead of waiting for them, and leaves no child process behind."""

@@ -122,10 +122,10 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--workers", type=at_least_one, default=None, metavar="N",
-        help="one law: processes the fit may keep busy, this one included; the backtest's refits run in the others "
-        "while this one fits all the data (up to 100,000 rows; beyond, one after another, to bound memory). The "
-        "result is the same for any N (default: the CPUs this process may use; the workflow passes its fit job's "
-        "one thread, its fits running side by side as jobs)",
+        help="processes the fit may keep busy, this one included. One law: the backtest's refits run in the others "
+        "while this one fits all the data; several (a,b or all): the laws are fitted side by side. Up to 100,000 "
+        "rows; beyond, one after another, to bound memory. The result is the same for any N (default: the CPUs "
+        "this process may use; the workflow passes its fit job's one thread, its fits running side by side as jobs)",
     )
     parser.add_argument("--isoflop-compute", default="C", metavar="COL",
                         help="--law isoflop: the compute budget column (default C)")
@@ -175,9 +175,10 @@ def _settings(args) -> dict:
 def _compare(args, laws) -> int:
     from ..fitting.compare import rank_laws
     from ..fitting.persist import clean
+    from ..fitting.workers import usable_cpus
 
     settings = _settings(args)
-    rows = rank_laws(_table(args), args.x, args.y, laws=laws, **settings)
+    rows = rank_laws(_table(args), args.x, args.y, laws=laws, workers=args.workers or usable_cpus(), **settings)
     d = clean({"comparison": "backtest", "x": args.x, "y": args.y, "backtest_holdouts": args.backtest_holdouts,
                "ranking": rows, "settings": {**settings, "laws": laws, "where": args.where, "derive": args.derive,
                                              "data": str(args.data)}})

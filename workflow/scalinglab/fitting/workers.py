@@ -7,10 +7,11 @@ pickle): only an item's index goes to a worker, and its (picklable) result comes
 a worker as in this process, so the results are the same bits whatever the number of workers.
 
 `workers` counts the processes a batch may keep busy, this one included: this process goes on with its own work
-while up to `workers - 1` others take the batch, and takes back whatever of the batch no worker has started when it
-asks for the results. Everything runs here, one item after another, with 1; where fork is not the platform's way
-(macOS, Windows); inside a daemonic process (which may have no children); or when the workers cannot be started.
-A worker dies with the process that forked it, and an error in that process stops its workers at once.
+while up to `workers - 1` others take the batch from its front; when it asks for the results, it runs, from the
+back, whatever of the batch no worker has started. Everything runs here, one item after another, with 1; where fork
+is not the platform's way (macOS, Windows); inside a daemonic process (which may have no children); or when the
+workers cannot be started. A worker dies with the process that forked it, and an error in that process stops its
+workers at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 
 _BATCHES: dict = {}  # token -> (fn, items) of the batches started: what a forked worker reads
 _TOKENS = itertools.count()
+_IN_WORKER = False  # True in a worker: a batch started there runs there (the CPUs are the forking process's to share)
 
 
 def usable_cpus() -> int:
@@ -42,6 +44,8 @@ def _die_with(parent: int) -> None:
     import ctypes
     import signal
 
+    global _IN_WORKER
+    _IN_WORKER = True
     PR_SET_PDEATHSIG = 1  # linux/prctl.h
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
@@ -56,7 +60,7 @@ class InBackground:
         self.fn, self.items = fn, list(items)
         self.executor, self.futures, self.token = None, [], None
         children = min(int(workers) - 1, len(self.items))
-        if children < 1 or not sys.platform.startswith("linux"):
+        if children < 1 or _IN_WORKER or not sys.platform.startswith("linux"):
             return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -76,10 +80,16 @@ class InBackground:
         if self.executor is None:
             return [self.fn(item) for item in self.items]
         try:
-            # the items still queued here (not yet handed to a worker) are cheaper to run now than to wait for
-            mine = [future.cancel() for future in self.futures]
-            out = [self.fn(item) if here else future.result()
-                   for item, future, here in zip(self.items, self.futures, mine)]
+            out = [None] * len(self.items)
+            # Workers take the batch from the front (the executor hands items out in order), so this process takes
+            # it back from the end: every item still queued (not handed to a worker) runs here, and the two meet
+            # where the work splits evenly, whatever each item costs.
+            taken_back = len(self.items)
+            while taken_back > 0 and self.futures[taken_back - 1].cancel():
+                taken_back -= 1
+                out[taken_back] = self.fn(self.items[taken_back])
+            for i in range(taken_back):
+                out[i] = self.futures[i].result()
         except BaseException:
             self.close(abandon=True)
             raise
