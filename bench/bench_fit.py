@@ -1,6 +1,6 @@
 """Benchmark: the fit `scalinglab fit` runs (Chinchilla, 4,500 starts, bootstrap and backtest off), in process, vs a
-plain scipy reference, 4,000 bootstrap refits, and (in `lines`, for bench/run_all.py) `scalinglab fit` from the shell
-and on 1,000,000 rows. The in-process fit is the command's own (`cli.fit.fit_one_law` on its parsed arguments, with
+plain scipy reference, 4,000 bootstrap refits, and (in `lines`, for bench/run_all.py) `scalinglab fit` from the shell,
+`--law all` on one process against the default workers, and on 1,000,000 rows. The in-process fit is the command's own (`cli.fit.fit_one_law` on its parsed arguments, with
 its BLAS thread setting): the shell time minus process start, imports and writing the JSON.
 
     python bench/bench_fit.py                       # reference timed on a random subset of 300 starts, extrapolated
@@ -36,6 +36,7 @@ from scalinglab.fitting import DEFAULTS  # noqa: E402
 from scalinglab.fitting.bootstrap import refit, resample_weights  # noqa: E402
 from scalinglab.fitting.multistart import point_fit  # noqa: E402
 from scalinglab.fitting.optimize import huber  # noqa: E402
+from scalinglab.fitting.workers import usable_cpus  # noqa: E402
 from scalinglab.laws import CHINCHILLA, HOFFMANN_GRID  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "chinchilla_svg_extracted_data.csv"
@@ -199,6 +200,21 @@ def _rows_table(n: int, folder: Path) -> Path:
     return path
 
 
+def _ranking_line(cli: list[str], folder: Path, quick: bool):
+    """`scalinglab fit --law all` (every one-input law ranked by its backtest) on 40 rows from the shell: on one
+    process (`--workers 1`) against the default, the laws side by side on the CPUs the command may use."""
+    from common import line, shell_wall
+
+    command = cli + ["fit", str(_rows_table(40, folder)), "--x", "N", "--y", "loss", "--law", "all", "--out",
+                     str(folder / "ranking.json")]
+    one = shell_wall(command + ["--workers", "1"], repeats=1 if quick else 2)
+    default = shell_wall(command, repeats=1 if quick else 2)
+    return line("scalinglab fit --law all (8 one-input laws ranked by backtest, 40 rows) from the shell, --workers 1 "
+                "against the default (the usable CPUs)", one["median"] / default["median"], "x",
+                reference=f"{one['median']:.2f} s against {default['median']:.2f} s on {usable_cpus()} CPUs",
+                command=" ".join(command[1:]))
+
+
 def _timed_capped(command: list[str], cap_s: float) -> tuple[float, float, bool]:
     """(wall s, peak RSS GiB, finished) of a child, killed at cap_s (its peak memory up to then is still read)."""
     import signal
@@ -271,6 +287,7 @@ def lines(mode: str) -> list:
             goal = ("<=", 1.0) if holdouts == "0" else (None, None)  # #14's goal is for the fit alone
             out.append(line(f"scalinglab fit, Chinchilla 4,500 starts, no bootstrap, {what}, from the shell",
                             wall["median"], "s", *goal, detail=wall, command=" ".join(fit_cmd[1:])))
+        out.append(_ranking_line(cli, folder, quick))
         # #14 holds the ratio to the FULL scipy loop (about 5 minutes here); quick mode times a subset of it
         m = measure(reference_starts=60 if quick else len(HOFFMANN_GRID))
         timed = ("the full loop" if not m["reference_extrapolated"] else
