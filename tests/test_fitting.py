@@ -687,6 +687,35 @@ def test_this_process_takes_the_batch_back_from_its_end():
 
 
 @needs_fork
+def test_the_basin_check_in_workers_gives_the_same_fit(monkeypatch, tmp_path):
+    """The bootstrap's basin check (a few resamples refitted from a wide set of starts) shared out among 2 processes:
+    the same fit JSON, bit for bit, as in this process alone, and some resamples really were checked in a worker."""
+    bootstrap_module = importlib.import_module("scalinglab.fitting.bootstrap")
+    check_one = bootstrap_module._best_from_wide_starts
+    pids = tmp_path / "pids"
+
+    def check_one_noting_the_process(*args):
+        with pids.open("a") as out:  # a file: a worker's memory does not come back
+            out.write(f"{os.getpid()}\n")
+        return check_one(*args)
+
+    monkeypatch.setattr(bootstrap_module, "_best_from_wide_starts", check_one_noting_the_process)
+    frame = pd.read_csv(DATA).rename(columns={"Model Size": "N", "Training FLOP": "C"})
+
+    def fitted(workers):
+        return fit(frame, "chinchilla", "N,D", "loss", derive=["D=C/(6*N)"], bootstrap=60, backtest_holdouts=[],
+                   workers=workers).to_dict()
+
+    here = fitted(1)
+    assert set(pids.read_text().split()) == {str(os.getpid())}
+    assert here["diagnostics"]["bootstrap_basin_check"]["n_checked"] == bootstrap_module.BASIN_CHECKS
+    pids.unlink()
+    side_by_side = fitted(2)
+    assert set(pids.read_text().split()) - {str(os.getpid())}, "no resample was checked in a worker"
+    assert json.dumps(here, sort_keys=True) == json.dumps(side_by_side, sort_keys=True)
+
+
+@needs_fork
 def test_a_batch_started_in_a_worker_runs_there():
     """A worker does not fork workers of its own (a law ranked in a worker refits its origins there): the CPUs are
     shared out by the process that started the first batch."""

@@ -123,9 +123,10 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--workers", type=at_least_one, default=None, metavar="N",
         help="processes the fit may keep busy, this one included. One law: the backtest's refits run in the others "
-        "while this one fits all the data; several (a,b or all): the laws are fitted side by side. Up to 100,000 "
-        "rows; beyond, one after another, to bound memory. The result is the same for any N (default: the CPUs "
-        "this process may use; the workflow passes its fit job's one thread, its fits running side by side as jobs)",
+        "while this one fits all the data, and the bootstrap's basin check is shared out; several (a,b or all): the "
+        "laws are fitted side by side. Up to 100,000 rows; beyond, one after another, to bound memory. The result "
+        "is the same for any N (default: the CPUs this process may use; the workflow passes its fit job's one "
+        "thread, its fits running side by side as jobs)",
     )
     parser.add_argument("--isoflop-compute", default="C", metavar="COL",
                         help="--law isoflop: the compute budget column (default C)")

@@ -194,13 +194,14 @@ def refit_all(law, Xs, logy, delta, point: PointFit, settings, draw, B, starts, 
             np.array(kept))
 
 
-def bootstrap_refits(law, Xs, logy, delta, point: PointFit, settings, draw, B, check_rng):
-    """Refit B bootstrap resamples from the point fit's optima, then check the basins (`check_basins`) on a few of
-    them; if the check found better optima, every resample is refitted with them added (the same draws).
-    Returns ((B, P) fitted parameters in scaled coordinates, {n_failed, n_not_converged, basin_check})."""
+def bootstrap_refits(law, Xs, logy, delta, point: PointFit, settings, draw, B, check_rng, workers: int = 1):
+    """Refit B bootstrap resamples from the point fit's optima, then check the basins (`check_basins`, in up to
+    `workers` processes) on a few of them; if the check found better optima, every resample is refitted with them
+    added (the same draws). Returns ((B, P) fitted parameters in scaled coordinates, {n_failed, n_not_converged,
+    basin_check})."""
     sample = np.sort(check_rng.choice(B, min(BASIN_CHECKS, B), replace=False))
     theta, f, info, kept = refit_all(law, Xs, logy, delta, point, settings, draw, B, point.local_optima, sample)
-    found, check = check_basins(law, Xs, logy, delta, point, kept, f[sample], check_rng)
+    found, check = check_basins(law, Xs, logy, delta, point, kept, f[sample], check_rng, workers)
     if found:
         starts = np.vstack([point.local_optima] + found)
         theta, f, info, _ = refit_all(law, Xs, logy, delta, point, settings, draw, B, starts)
@@ -208,11 +209,15 @@ def bootstrap_refits(law, Xs, logy, delta, point: PointFit, settings, draw, B, c
     return theta, {**info, "basin_check": check}
 
 
-def check_basins(law, Xs, logy, delta, point: PointFit, W, f, rng):
+def check_basins(law, Xs, logy, delta, point: PointFit, W, f, rng, workers: int = 1):
     """A cheap check that warm starts did not trap resamples in the wrong basin: resamples W (with their refitted
     objectives f) are refitted from a wide set of starts, the point fit's distinct end points and BASIN_STARTS of
     the law's own starting points drawn at random, every start run to the end. Returns (the better optima found,
-    the check's record)."""
+    the check's record). The resamples are checked side by side in up to `workers` processes (fitting.workers; up
+    to backtest.PARALLEL_ROWS rows): the same results for any number."""
+    from .backtest import PARALLEL_ROWS
+    from .workers import InBackground
+
     grid = np.asarray(law.starts(Xs, logy), dtype=float)
     if grid.shape[0] > BASIN_STARTS:
         grid = grid[np.sort(rng.choice(grid.shape[0], BASIN_STARTS, replace=False))]
@@ -220,22 +225,27 @@ def check_basins(law, Xs, logy, delta, point: PointFit, W, f, rng):
     rows = slice(None)
     if logy.size > COARSE_ROWS:  # search on a random subset of rows, refine the best end point on all of them
         rows = np.sort(rng.choice(logy.size, COARSE_ROWS, replace=False))
+    checks = InBackground(lambda weights: _best_from_wide_starts(law, Xs, logy, delta, weights, wide, rows), list(W),
+                          workers if logy.size <= PARALLEL_ROWS else 1)
     found, gains = [], []
-    for weights, refitted in zip(W, f):
-        # racing's curvature schedule, nothing pruned: one resample at a time, its own weights
-        res = newton_batch(Objective(law, Xs[:, rows], logy[rows], delta, weights[rows]), wide, race=RACE,
-                           keep=1.0, bounds=law.box)
-        best = res.x[[int(np.argmin(np.where(np.isfinite(res.f), res.f, np.inf)))]]
-        if not isinstance(rows, slice):
-            xtol = one_step(law, Xs, logy, delta, best, weights[None, :])[1] if logy.size >= LARGE_ROWS else None
-            best = newton_batch(Objective(law, Xs, logy, delta, weights), best, race=(), bounds=law.box,
-                                xtol=xtol).x
-        value = float(Objective(law, Xs, logy, delta, weights).value_grad(best)[0][0])
+    for (best, value), refitted in zip(checks.results(), f):
         if value < refitted * (1 - 1e-6):
             found.append(best)
             gains.append((refitted - value) / refitted)
     return found, {"n_checked": len(f), "n_better": len(found), "max_relative_improvement": max(gains, default=0.0),
                    "refitted": False}
+
+
+def _best_from_wide_starts(law, Xs, logy, delta, weights, wide, rows) -> tuple[np.ndarray, float]:
+    """(best end point (1, P), its objective) of one resample's refit from every start in `wide`: racing's curvature
+    schedule, nothing pruned, on `rows` (then the best end point refined on all rows when `rows` is a subset)."""
+    res = newton_batch(Objective(law, Xs[:, rows], logy[rows], delta, weights[rows]), wide, race=RACE, keep=1.0,
+                       bounds=law.box)
+    best = res.x[[int(np.argmin(np.where(np.isfinite(res.f), res.f, np.inf)))]]
+    if not isinstance(rows, slice):
+        xtol = one_step(law, Xs, logy, delta, best, weights[None, :])[1] if logy.size >= LARGE_ROWS else None
+        best = newton_batch(Objective(law, Xs, logy, delta, weights), best, race=(), bounds=law.box, xtol=xtol).x
+    return best, float(Objective(law, Xs, logy, delta, weights).value_grad(best)[0][0])
 
 
 def t_expansion(ci, dof) -> float:

@@ -56,7 +56,8 @@ def fit(data, law, x, y, workers: int = 1, **settings) -> FitResult:
     'auto', every grid_* column with several values; 'none'; or a list: fitting.envelope).
 
     `workers`: processes the fit may keep busy, this one included (fitting.workers): the backtest's origins are
-    fitted in the others while this one fits all the data. It changes the time, not the result."""
+    fitted in the others while this one fits all the data, and the bootstrap's basin check is shared out among them.
+    It changes the time, not the result."""
     law_ref = law if isinstance(law, str) and ":" in law else None
     law = get_law(law)
     user_starts = settings.pop("starts", None)
@@ -70,7 +71,7 @@ def fit(data, law, x, y, workers: int = 1, **settings) -> FitResult:
         n = prep.y.size
         resid = law.log_predict(theta[None, :], prep.X)[0] - logy
         nat = law.to_natural(theta[None, :])[0]
-        draws = _bootstrap(law, prep, settings, point, scales, Xs, logy)
+        draws = _bootstrap(law, prep, settings, point, scales, Xs, logy, workers)
         jack = _jackknife(law, prep, settings, point, scales, Xs, logy) if settings["interval"] == "bca" else None
         intervals, fit_intervals, derived = _intervals(law, prep, settings, theta, nat, draws, jack)
         backtested = backtest(law, prep.X, prep.y, settings["backtest_holdouts"], settings, prep.groups, origins)
@@ -155,16 +156,17 @@ def _to_law_coordinates(law, theta_scaled, scales):
     return law.unscale(theta_scaled, scales) if law.scale_inputs else theta_scaled
 
 
-def _bootstrap(law, prep, settings, point, scales, Xs, logy) -> dict:
+def _bootstrap(law, prep, settings, point, scales, Xs, logy, workers: int = 1) -> dict:
     """{theta (B, P), natural (B, P), n_units, dof, info}: the refits of B resamples (B = settings['bootstrap']) of
-    the units, each resample keeping every size (bootstrap.resample_weights), drawn and refitted in chunks."""
+    the units, each resample keeping every size (bootstrap.resample_weights), drawn and refitted in chunks; the
+    basin check in up to `workers` processes."""
     B, P = int(settings["bootstrap"]), law.n_params
     if B <= 0:
         return {"theta": np.empty((0, P)), "natural": np.empty((0, P)), "n_units": prep.y.size,
                 "info": {"n_failed": 0, "n_not_converged": 0}, "dof": None}
     draw = boot.Resamples(prep.y.size, prep.groups, int(settings["seed"]), levels(prep.X[0]))
     scaled, info = boot.bootstrap_refits(law, Xs, logy, settings["huber_delta"], point, settings, draw, B,
-                                         np.random.default_rng([int(settings["seed"]), 2]))
+                                         np.random.default_rng([int(settings["seed"]), 2]), workers)
     theta = _to_law_coordinates(law, scaled, scales)
     return {"theta": theta, "natural": law.to_natural(theta), "n_units": draw.n_units, "info": info,
             "dof": max(draw.n_units - P, 1)}
