@@ -1,7 +1,8 @@
 """Benchmark: the fit `scalinglab fit` runs (Chinchilla, 4,500 starts, bootstrap and backtest off), in process, vs a
 plain scipy reference, 4,000 bootstrap refits, and (in `lines`, for bench/run_all.py) `scalinglab fit` from the shell,
-`--law all` on one process against the default workers, and on 1,000,000 rows. The in-process fit is the command's own (`cli.fit.fit_one_law` on its parsed arguments, with
-its BLAS thread setting): the shell time minus process start, imports and writing the JSON.
+`--law all` on one process against the default workers, and on 1,000,000 rows. The in-process fit is the command's
+own (`cli.fit.fit_one_law` on its parsed arguments, with its BLAS thread setting): the shell time minus process start,
+imports and writing the JSON.
 
     python bench/bench_fit.py                       # reference timed on a random subset of 300 starts, extrapolated
     python bench/bench_fit.py --reference-starts 4500   # the whole reference (about 5-6 minutes)
