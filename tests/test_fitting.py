@@ -676,14 +676,66 @@ def test_this_process_takes_the_batch_back_from_its_end():
     while the worker goes on from the front: the batch splits between them, and the results keep their order."""
     from scalinglab.fitting.workers import InBackground
 
+    here = []
+
     def job(i):
+        here.append(i)  # this process's list: a worker appends to its own copy
         time.sleep(0.2)
         return i, os.getpid()
 
     results = InBackground(job, range(6), workers=2).results()
     assert [i for i, _ in results] == list(range(6))
     assert results[0][1] != os.getpid(), "the first item did not run in the worker"
-    assert results[-1][1] == os.getpid(), "the last item was not taken back here"
+    assert here and here == list(range(5, 5 - len(here), -1)), f"taken back out of order: {here}"
+    assert [i for i, pid in results if pid == os.getpid()] == sorted(here)
+
+
+@needs_fork
+def test_a_worker_claims_an_item_only_when_it_starts_it():
+    """With two items and one worker busy on the first, the second is this process's to take: a worker does not
+    hold items it has not started (a pool's queue would, and this process would wait idle)."""
+    from scalinglab.fitting.workers import InBackground
+
+    def job(i):
+        time.sleep(0.5)
+        return os.getpid()
+
+    batch = InBackground(job, range(2), workers=2)
+    time.sleep(0.2)  # this process's own work: the worker has started item 0
+    first, second = batch.results()
+    assert first != os.getpid()
+    assert second == os.getpid()
+
+
+@needs_fork
+def test_a_worker_error_or_death_reaches_this_process():
+    """An exception in a worker is raised here as it was raised there; a worker that dies mid-item is reported
+    (not waited for), and no child is left behind either way."""
+    import multiprocessing
+
+    from scalinglab.fitting.workers import InBackground
+
+    def fails_first(i):
+        if i == 0:
+            raise ZeroDivisionError("item 0 failed in a worker")
+        time.sleep(0.5)
+        return i
+
+    with pytest.raises(ZeroDivisionError, match="item 0 failed in a worker"):
+        InBackground(fails_first, range(3), workers=2).results()
+    assert multiprocessing.active_children() == []
+
+    tests_process = os.getpid()
+
+    def dies_first(i):
+        if i == 0 and os.getpid() != tests_process:  # (never this process, should it take item 0 under load)
+            os._exit(3)
+        time.sleep(1.0)
+        return i
+
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        InBackground(dies_first, range(3), workers=2).results()
+    assert multiprocessing.active_children() == []
 
 
 @needs_fork

@@ -54,16 +54,19 @@ def rank_laws(data, x, y, laws=None, workers: int = 1, **settings):
     side, each whole in one process, up to backtest.PARALLEL_ROWS rows. It changes the time, not the ranking.
 
     Returns [{rank, law, rms_log_error, interval, difference_to_best, difference_interval, origins, aic, aicc, bic,
-    n_eff, rms_log_residual, objective, error?}], best first; laws that cannot be fitted come last with an error."""
+    n_eff, rms_log_residual, objective, error?}], best first; laws that cannot be fitted come last with an error.
+    An unknown law name, or data that cannot be read, raises before any law is fitted."""
     from .backtest import PARALLEL_ROWS
     from .table import as_table
     from .workers import InBackground
 
     names = laws or [n for n, law in LAWS.items() if len(law.inputs) == len(x_list(x))]
+    for name in names:
+        get_law(name)  # an unknown name is refused before any law is fitted
     data = as_table(data)  # read once: every law's fit (and every worker, forked) starts from this table
-    # a law fitted in this process also refits its backtest's origins in a worker; in a worker, everything is inline
-    fitted = InBackground(lambda name: _ranked_law(data, name, x, y, settings, workers), names,
-                          workers if len(data) <= PARALLEL_ROWS else 1)
+    # each law's fit on one process (its backtest origins one after another): the CPUs go to the laws
+    fitted = InBackground(lambda name: _ranked_law(data, name, x, y, settings), names,
+                          min(workers, len(names)) if len(data) <= PARALLEL_ROWS else 1)
     rows, draws = [], {}
     for row, law_draws in fitted.results():
         rows.append(row)
@@ -76,7 +79,7 @@ def rank_laws(data, x, y, laws=None, workers: int = 1, **settings):
     return rows
 
 
-def _ranked_law(data, name, x, y, settings, workers: int = 1) -> tuple[dict, np.ndarray | None]:
+def _ranked_law(data, name, x, y, settings) -> tuple[dict, np.ndarray | None]:
     """(ranking row, backtest draws) of one law: its fit without the parameter bootstrap (an error row when it
     cannot be fitted, with no draws)."""
     from .backtest import MAX_RESAMPLES
@@ -85,7 +88,7 @@ def _ranked_law(data, name, x, y, settings, workers: int = 1) -> tuple[dict, np.
     law = get_law(name)
     resamples = min(int(settings.get("bootstrap", DEFAULTS["bootstrap"])), MAX_RESAMPLES)
     try:
-        result = fit(data, law, x, y, workers, **{**settings, "bootstrap": 0, "backtest_resamples": resamples})
+        result = fit(data, law, x, y, **{**settings, "bootstrap": 0, "backtest_resamples": resamples})
     except FitError as error:
         return {"law": law.name, "rms_log_error": None, "error": str(error)}, None
     bt, ic = result.backtest, result.information_criteria
