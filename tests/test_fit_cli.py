@@ -371,6 +371,23 @@ def test_derive_reaches_columns_whose_names_have_spaces(tmp_path):
                      "--derive", "D=`Model Sise`/2"), "unknown column 'Model Sise'", "in backticks")
 
 
+def test_a_fit_with_bootstrap_intervals_does_not_import_scipy_stats(tmp_path):
+    """scipy.stats costs 0.4-0.5 s to import, more than the fit: the intervals' t and normal quantiles come from
+    scipy.special, the same numbers (test_fitting.py::test_interval_quantiles_are_scipy_stats_to_the_bit)."""
+    out_path = tmp_path / "bca.json"
+    script = ("import sys, json; from scalinglab.cli import main; code = main(sys.argv[1:]); "
+              "print(json.dumps(sorted(m for m in sys.modules if m.startswith('scipy.stats')))); sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", script, "fit", REPO / "tests" / "data" /
+                          "chinchilla_svg_extracted_data.csv", "--law", "chinchilla", "--x", "Model Size,D",
+                          "--y", "loss", "--derive", "D=`Training FLOP`/(6*`Model Size`)", "--bootstrap", "60",
+                          "--interval", "bca", "--workers", "1", "--out", out_path],
+                         capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    d = json.loads(out_path.read_text())
+    assert d["bootstrap"]["dof"] and all(None not in d["intervals"][name] for name in ("E", "A", "alpha"))
+
+
 # ---- scalinglab plan ---------------------------------------------------------------------------------------------
 def test_plan_ranks_what_narrows_a_target_per_flop_on_a_synthetic_ladder():
     """Equal cost, uncertain exponent: a run near the target narrows its prediction more than one at the smallest

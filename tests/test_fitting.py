@@ -651,6 +651,26 @@ needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wo
                                 "elsewhere a batch runs in the calling process, so there is no worker to test")
 
 
+def test_interval_quantiles_are_scipy_stats_to_the_bit():
+    """t_expansion and the BCa levels take their quantiles from scipy.special (scipy.stats is slow to import): the
+    same bits as scipy.stats' t.ppf, norm.ppf and norm.cdf, which are what they computed before."""
+    from scipy.stats import norm, t
+
+    from scalinglab.fitting.bootstrap import _bca_levels, t_expansion
+
+    for ci in (0.5, 0.9, 0.95, 0.99):
+        q = 0.5 + ci / 2
+        for dof in (1, 2, 3, 5, 8, 13, 40, 237, 10_000):
+            assert t_expansion(ci, dof) == float(t.ppf(q, dof) / norm.ppf(q))
+    rng = np.random.default_rng(3)
+    samples, jack, q = rng.normal(1.0, 0.2, 500), rng.normal(1.0, 0.05, 30), np.array([0.025, 0.975])
+    below = np.sum(samples < 1.02) / samples.size
+    d = jack.mean() - jack
+    acc = np.sum(d**3) / (6.0 * np.sum(d * d) ** 1.5)
+    z0, z = norm.ppf(below), norm.ppf(q)
+    assert np.array_equal(_bca_levels(samples, q, 1.02, jack), norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z))))
+
+
 @needs_fork
 def test_a_batch_runs_in_a_worker_and_comes_back_in_order():
     """fitting.workers.InBackground: with 2 workers the batch starts in a forked process while this one works on;
@@ -768,9 +788,57 @@ def test_the_basin_check_in_workers_gives_the_same_fit(monkeypatch, tmp_path):
 
 
 @needs_fork
+def test_a_worker_error_stops_this_process_at_once():
+    """This process looks for a worker's error between the items it takes back: it stops at the next one instead of
+    running the rest of the batch first."""
+    from scalinglab.fitting.workers import InBackground
+
+    tests_process, here = os.getpid(), []
+
+    def fails_first(i):
+        if i == 0 and os.getpid() != tests_process:
+            raise ZeroDivisionError("item 0 failed in a worker")
+        here.append(i)
+        time.sleep(1.0)
+        return i
+
+    with pytest.raises(ZeroDivisionError):
+        InBackground(fails_first, range(6), workers=2).results()
+    assert len(here) <= 2, f"this process went on after the worker's error: {here}"
+
+
+@needs_fork
+def test_workers_die_with_the_process_that_forked_them():
+    """A process killed with SIGKILL (no clean-up runs) leaves no worker behind: each asked the kernel to kill it when
+    its parent dies (PR_SET_PDEATHSIG)."""
+    import subprocess
+
+    script = ("import os, signal, sys, time; sys.path.insert(0, sys.argv[1]); "
+              "from scalinglab.fitting.workers import InBackground; "
+              "batch = InBackground(lambda i: time.sleep(60), range(4), workers=3); "
+              "print(' '.join(str(p.pid) for p in batch.processes), flush=True); "
+              "os.kill(os.getpid(), signal.SIGKILL)")
+    out = subprocess.run([sys.executable, "-c", script, str(Path(__file__).resolve().parents[1] / "workflow")],
+                         capture_output=True, text=True, timeout=60)
+    pids = [int(pid) for pid in out.stdout.split()]
+    assert len(pids) == 2, out.stderr
+
+    def running(pid):  # a zombie waiting for init to reap it is dead
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(running(pid) for pid in pids), "a worker outlived the process that forked it"
+
+
+@needs_fork
 def test_a_batch_started_in_a_worker_runs_there():
-    """A worker does not fork workers of its own (a law ranked in a worker refits its origins there): the CPUs are
-    shared out by the process that started the first batch."""
+    """A worker does not fork workers of its own (a batch it starts runs there): the CPUs are shared out by the
+    process that started the first batch."""
     from scalinglab.fitting.workers import InBackground
 
     def inner(i):
@@ -788,8 +856,8 @@ def test_a_batch_started_in_a_worker_runs_there():
 
 @needs_fork
 def test_laws_ranked_side_by_side_rank_the_same(monkeypatch):
-    """rank_laws with workers=2 fits the laws in two processes (a law fitted here also refits its backtest origins in
-    a worker) and returns the same rows, bit for bit, as with everything in this process."""
+    """rank_laws with workers=2 fits the laws in two processes, each law whole in one, and returns the same rows,
+    bit for bit, as with everything in this process."""
     compare_module = importlib.import_module("scalinglab.fitting.compare")
     ranked = compare_module._ranked_law
 

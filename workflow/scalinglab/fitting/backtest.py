@@ -61,6 +61,9 @@ def backtest(law, X, y, holdouts, settings, groups=None, origins: InBackground |
     origins = (origins or start_origins(law, X, y, holdouts, settings)).results()
     out["origins"] = [o["record"] for o in origins]
     scored = [o for o in origins if "theta" in o]
+    level = levels(backtest_axis(law, X)[1])
+    for o in scored:  # each origin's training rows, rebuilt here: a mask of every row need not travel from a worker
+        o["train"] = level < int(level.max()) + 1 - o["record"]["holdout"]
     if not scored:
         out["skipped"] = "no origin could be scored: " + "; ".join(o["record"]["skipped"] for o in origins)
         return out
@@ -98,7 +101,7 @@ def _origin(law, X, y, level, k, settings) -> dict:
     })
     if bad:
         record["note"] = f"the refitted law predicts y <= 0 at {bad} held-out point(s): an infinite log error"
-    return {"record": record, "theta": theta, "point": point, "scales": scales, "train": train}
+    return {"record": record, "theta": theta, "point": point, "scales": scales}
 
 
 def _draws(law, X, y, scored, groups, B, settings) -> np.ndarray:

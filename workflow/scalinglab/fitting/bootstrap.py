@@ -252,12 +252,14 @@ def t_expansion(ci, dof) -> float:
     """t_dof / z at the interval's level: how much wider a Student-t interval with `dof` degrees of freedom is than
     the normal one. Bootstrap draws estimate the spread from G units; with G - P degrees of freedom left after P
     parameters, the interval is widened by this factor around the point estimate (1 for large dof)."""
-    from scipy.stats import norm, t
+    # scipy.special's quantile functions are what scipy.stats' t.ppf and norm.ppf compute, to the bit, without the
+    # 0.4-0.5 s import of scipy.stats that every `scalinglab fit` with a bootstrap paid
+    from scipy.special import ndtri, stdtrit
 
     if not dof or dof < 1:
         return 1.0
     q = 0.5 + ci / 2
-    return float(t.ppf(q, dof) / norm.ppf(q))
+    return float(stdtrit(dof, q) / ndtri(q))
 
 
 def widen(draws, point, ci, dof):
@@ -291,16 +293,16 @@ def interval(samples, ci, point=None, jack=None, dof=None):
 
 
 def _bca_levels(samples, q, point, jack):
-    from scipy.stats import norm
+    from scipy.special import ndtr, ndtri  # norm.cdf and norm.ppf (see t_expansion)
 
     jack = np.asarray(jack, dtype=float)
     jack = jack[np.isfinite(jack)]
     below = (np.sum(samples < point) + 0.5 * np.sum(samples == point)) / samples.size
     if jack.size < 3 or not 0 < below < 1:
         return q
-    z0 = norm.ppf(below)
+    z0 = ndtri(below)
     d = jack.mean() - jack
     den = 6.0 * np.sum(d * d) ** 1.5
     acc = np.sum(d**3) / den if den > 0 else 0.0
-    z = norm.ppf(q)
-    return norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+    z = ndtri(q)
+    return ndtr(z0 + (z0 + z) / (1 - acc * (z0 + z)))

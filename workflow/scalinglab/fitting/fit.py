@@ -56,8 +56,8 @@ def fit(data, law, x, y, workers: int = 1, **settings) -> FitResult:
     'auto', every grid_* column with several values; 'none'; or a list: fitting.envelope).
 
     `workers`: processes the fit may keep busy, this one included (fitting.workers): the backtest's origins are
-    fitted in the others while this one fits all the data, and the bootstrap's basin check is shared out among them.
-    It changes the time, not the result."""
+    fitted in the others while this one fits all the data, and the bootstrap's basin check is shared out among the
+    processes they leave free. It changes the time, not the result."""
     law_ref = law if isinstance(law, str) and ":" in law else None
     law = get_law(law)
     user_starts = settings.pop("starts", None)
@@ -71,7 +71,8 @@ def fit(data, law, x, y, workers: int = 1, **settings) -> FitResult:
         n = prep.y.size
         resid = law.log_predict(theta[None, :], prep.X)[0] - logy
         nat = law.to_natural(theta[None, :])[0]
-        draws = _bootstrap(law, prep, settings, point, scales, Xs, logy, workers)
+        # the basin check gets the processes the origins' workers have left (they leave when all are claimed)
+        draws = _bootstrap(law, prep, settings, point, scales, Xs, logy, max(1, workers - origins.busy))
         jack = _jackknife(law, prep, settings, point, scales, Xs, logy) if settings["interval"] == "bca" else None
         intervals, fit_intervals, derived = _intervals(law, prep, settings, theta, nat, draws, jack)
         backtested = backtest(law, prep.X, prep.y, settings["backtest_holdouts"], settings, prep.groups, origins)

@@ -13,8 +13,9 @@ item before starting it, so the batch splits by the time its items take, whateve
 
 Everything runs here, one item after another, with 1; where fork is not the platform's way (macOS, Windows); inside
 a daemonic process (which may have no children) or a worker (the CPUs are the first forking process's to share out);
-or when no worker can be started. A worker dies with the process that forked it, and an error in either stops the
-batch at once.
+or when no worker can be started. A worker dies with the process that forked it. An error raised in a worker is
+raised here, with the worker's traceback as a note, as soon as this process finishes the item it is running; a
+worker's death is reported as soon as it is noticed, and either stops the batch.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class InBackground:
     def __init__(self, fn, items, workers: int = 1):
         self.fn, self.items = fn, list(items)
         self.processes: list = []
+        self.readers: dict = {}  # the read end of each worker's own pipe -> that worker's process
+        self.out = None  # the results, once returned
         children = min(int(workers) - 1, len(self.items))
         if children < 1 or _IN_WORKER or not sys.platform.startswith("linux"):
             return
@@ -63,17 +66,34 @@ class InBackground:
             return
         context = multiprocessing.get_context("fork")
         self.unclaimed = context.Array("q", [0, len(self.items)])  # [front, back): items nobody has started
-        # results come back through one pipe: (index, ok, result or exception), pickled as they are sent
-        self.reader, self.writer = context.Pipe(duplex=False)
-        self.writing = context.Lock()  # one worker's message at a time
         try:
             for _ in range(children):
-                process = context.Process(target=self._work, args=(os.getpid(),), daemon=True)
-                process.start()
-                self.processes.append(process)
+                self._start_worker(context)
         except OSError:  # no more processes could be forked (a process limit): those started share the batch
-            if not self.processes:
-                self.close()  # none: everything runs here
+            pass
+        except BaseException:
+            self.close(abandon=True)
+            raise
+
+    def _start_worker(self, context) -> None:
+        # a pipe per worker: a worker that dies mid-message ends its own pipe (EOF here), no one else's
+        reader, writer = context.Pipe(duplex=False)
+        try:
+            _widen(writer)
+            process = context.Process(target=self._work, args=(os.getpid(), writer), daemon=True)
+            process.start()
+        except BaseException:
+            reader.close()
+            raise
+        finally:
+            writer.close()  # the worker's end, closed here once it is forked: the worker's exit is then an EOF
+        self.processes.append(process)
+        self.readers[reader] = process
+
+    @property
+    def busy(self) -> int:
+        """Workers of this batch still at work (a worker leaves once nothing is unclaimed)."""
+        return sum(process.is_alive() for process in self.processes)
 
     def _claim(self, end: int) -> int | None:
         """The next unclaimed item from the front (end 0) or the back (end 1), or None when none is left."""
@@ -84,26 +104,24 @@ class InBackground:
             self.unclaimed[end] += 1 if end == 0 else -1
             return front if end == 0 else back - 1
 
-    def _work(self, parent: int) -> None:
+    def _work(self, parent: int, writer) -> None:
         """A worker's life: items from the front until the batch is all claimed, each result sent back."""
         _die_with(parent)
+        for reader in self.readers:  # the pipes of the workers forked before, inherited: not this one's to hold
+            reader.close()
         while (index := self._claim(0)) is not None:
             try:
-                message = (index, True, self.fn(self.items[index]))
+                writer.send((index, True, self.fn(self.items[index])))
             except BaseException as error:  # sent back, and raised there
-                message = (index, False, error)
-            with self.writing:
-                try:
-                    self.writer.send(message)
-                except Exception as error:  # a result or an error that does not pickle
-                    message = (index, False, RuntimeError(f"item {index}: cannot send it back: {error!r}"))
-                    self.writer.send(message)
-            if not message[1]:
+                writer.send((index, False, _portable(error)))
                 return
 
     def results(self) -> list:
+        if self.out is not None:
+            return self.out
         if not self.processes:
-            return [self.fn(item) for item in self.items]
+            self.out = [self.fn(item) for item in self.items]
+            return self.out
         out, pending = [None] * len(self.items), set(range(len(self.items)))
         try:
             while (index := self._claim(1)) is not None:
@@ -116,30 +134,36 @@ class InBackground:
             self.close(abandon=True)
             raise
         self.close()
+        self.out = out
         return out
 
     def _receive(self, out: list, pending: set, wait: bool) -> None:
-        """Take the workers' results that have arrived (wait: at least one, checking that the workers are alive)."""
-        while True:
-            if not self.reader.poll(POLL_S if wait else 0):
-                if not wait:
-                    return
-                self._check_alive(pending)
-                continue
-            index, ok, value = self.reader.recv()
-            if not ok:
-                raise value
-            out[index] = value
-            pending.discard(index)
-            wait = False
+        """Take the results that have arrived (wait: block until something does); raise a worker's error or death."""
+        from multiprocessing.connection import wait as ready
 
-    def _check_alive(self, pending: set) -> None:
-        codes = [process.exitcode for process in self.processes]
-        if any(code not in (None, 0) for code in codes):
-            raise RuntimeError(f"a fit worker died (exit code {next(c for c in codes if c not in (None, 0))}) "
-                               f"before returning item(s) {sorted(pending)}")
-        if all(code == 0 for code in codes) and not self.reader.poll(0):
-            raise RuntimeError(f"the fit workers finished without returning item(s) {sorted(pending)}")
+        if not self.readers:
+            if wait and pending:
+                raise RuntimeError(f"the fit workers finished without returning item(s) {sorted(pending)}")
+            return
+        for reader in ready(list(self.readers), timeout=None if wait else 0):
+            self._take(reader, out, pending)
+
+    def _take(self, reader, out: list, pending: set) -> None:
+        """One message from a worker's pipe into `out`, or the worker's end (EOF: its pipe closed as it exited)."""
+        try:
+            index, ok, value = reader.recv()
+        except (EOFError, OSError):  # the worker has gone: after its last result, or in the middle of an item
+            process = self.readers.pop(reader)
+            reader.close()
+            process.join()
+            if process.exitcode != 0:
+                raise RuntimeError(f"a fit worker died (exit code {process.exitcode}) before returning item(s) "
+                                   f"{sorted(pending)}") from None
+            return
+        if not ok:
+            raise value
+        out[index] = value
+        pending.discard(index)
 
     def close(self, abandon: bool = False) -> None:
         """Let the workers end (they leave once nothing is unclaimed); `abandon`: on an error, kill them mid-item."""
@@ -147,8 +171,32 @@ class InBackground:
             if abandon:
                 process.kill()
             process.join()
-        if hasattr(self, "reader"):
-            self.reader.close()
-            self.writer.close()
-            del self.reader, self.writer
-        self.processes = []
+        for reader in self.readers:
+            reader.close()
+        self.processes, self.readers = [], {}
+
+
+def _widen(writer) -> None:
+    """A 1 MiB pipe where Linux allows it (64 KiB by default): a worker sends a larger result and goes on to its next
+    item instead of waiting for this process to read it."""
+    import contextlib
+    import fcntl
+
+    F_SETPIPE_SZ = 1031  # linux/fcntl.h
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(writer.fileno(), F_SETPIPE_SZ, 1 << 20)
+
+
+def _portable(error: BaseException) -> BaseException:
+    """`error` with the worker's traceback as a note, or a RuntimeError saying what it was when it would not survive
+    the trip back (an exception whose constructor takes other arguments than it keeps)."""
+    import pickle
+    import traceback
+
+    where = "".join(traceback.format_exception(error))
+    try:
+        error.add_note(f"raised in a fit worker (pid {os.getpid()}):\n{where}")
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return RuntimeError(f"a fit worker (pid {os.getpid()}) raised {error!r}:\n{where}")
