@@ -90,10 +90,10 @@ def chinchilla_table(folder: Path) -> Path:
     return table
 
 
-def fit_arguments(table: Path, out: Path, holdouts: str = "0") -> list[str]:
-    """`scalinglab fit` of Chinchilla on Epoch AI's data (the 5 highest losses dropped), bootstrap off."""
+def fit_arguments(table: Path, out: Path, holdouts: str = "0", bootstrap: int = 0) -> list[str]:
+    """`scalinglab fit` of Chinchilla on Epoch AI's data (the 5 highest losses dropped), bootstrap off by default."""
     return ["fit", str(table), "--law", "chinchilla", "--x", "N,D", "--y", "loss", "--derive", "D=C/(6*N)",
-            "--drop-top-y", "5", "--bootstrap", "0", "--out", str(out), "--backtest-holdouts", holdouts]
+            "--drop-top-y", "5", "--bootstrap", str(bootstrap), "--out", str(out), "--backtest-holdouts", holdouts]
 
 
 def time_command_fit(repeats=3) -> tuple[float, float, object]:
@@ -282,11 +282,13 @@ def lines(mode: str) -> list:
         folder = Path(tmp)
         table = chinchilla_table(folder)
         shell = {}
-        for holdouts, what in (("0", "no backtest"), ("1,2,3", "with the default backtest (3 more fits)")):
-            fit_cmd = cli + fit_arguments(table, folder / "f.json", holdouts)
-            wall = shell[holdouts] = shell_wall(fit_cmd, repeats=2 if quick else 5)
+        for holdouts, bootstrap, what in (("0", 0, "no bootstrap, no backtest"),
+                                          ("1,2,3", 0, "no bootstrap, with the default backtest (3 more fits)"),
+                                          ("1,2,3", 1000, "the defaults: 1,000 bootstrap resamples and the backtest")):
+            fit_cmd = cli + fit_arguments(table, folder / "f.json", holdouts, bootstrap)
+            wall = shell[holdouts, bootstrap] = shell_wall(fit_cmd, repeats=2 if quick else 5)
             goal = ("<=", 1.0) if holdouts == "0" else (None, None)  # #14's goal is for the fit alone
-            out.append(line(f"scalinglab fit, Chinchilla 4,500 starts, no bootstrap, {what}, from the shell",
+            out.append(line(f"scalinglab fit, Chinchilla 4,500 starts, {what}, from the shell",
                             wall["median"], "s", *goal, detail=wall, command=" ".join(fit_cmd[1:])))
         out.append(_ranking_line(cli, folder, quick))
         # #14 holds the ratio to the FULL scipy loop (about 5 minutes here); quick mode times a subset of it
@@ -300,10 +302,11 @@ def lines(mode: str) -> list:
                         command="python bench/bench_fit.py --reference-starts 4500"))
         # as the user feels it: Besiroglu et al.'s script is python + pandas + scipy, then the loop
         imports = shell_wall([sys.executable, "-c", "import pandas, scipy.optimize, scipy.special"], repeats=3)
-        felt = (imports["median"] + m["reference_all_starts_s"]) / shell["0"]["median"]
+        felt = (imports["median"] + m["reference_all_starts_s"]) / shell["0", 0]["median"]
         out.append(line("scalinglab fit from the shell against the scipy loop as a script (its imports included)", felt,
                         "x", reference=f"scipy script {imports['median'] + m['reference_all_starts_s']:.0f} s, "
-                        f"scalinglab fit {shell['0']['median']:.2f} s", command="python bench/run_all.py --only fit"))
+                        f"scalinglab fit {shell['0', 0]['median']:.2f} s",
+                        command="python bench/run_all.py --only fit"))
         out.append(line("4,000 bootstrap refits of Chinchilla", m["bootstrap_s"], "s", "<=", 5.0,
                         command="python bench/bench_fit.py"))
         sizes = [10_000, 100_000, 1_000_000] if mode == "sizes" else [1_000_000]
