@@ -379,8 +379,8 @@ def test_a_fit_with_bootstrap_intervals_does_not_import_scipy_stats(tmp_path):
               "print(json.dumps(sorted(m for m in sys.modules if m.startswith('scipy.stats')))); sys.exit(code)")
     out = subprocess.run([sys.executable, "-c", script, "fit", REPO / "tests" / "data" /
                           "chinchilla_svg_extracted_data.csv", "--law", "chinchilla", "--x", "Model Size,D",
-                          "--y", "loss", "--derive", "D=`Training FLOP`/(6*`Model Size`)", "--bootstrap", "60",
-                          "--interval", "bca", "--workers", "1", "--out", out_path],
+                          "--y", "loss", "--derive", "D=`Training FLOP`/(6*`Model Size`)", "--bootstrap", "20",
+                          "--backtest-holdouts", "0", "--interval", "bca", "--workers", "1", "--out", out_path],
                          capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
