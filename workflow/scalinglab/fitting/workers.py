@@ -117,6 +117,8 @@ class InBackground:
                 return
 
     def results(self) -> list:
+        """fn(item) of every item, in order: this process runs, from the back, what no worker has claimed, then waits
+        for the workers' results (the same list again on a second call)."""
         if self.out is not None:
             return self.out
         if not self.processes:
