@@ -224,6 +224,36 @@ def test_workers_change_the_time_not_the_fit(tmp_path):
     assert len(json.loads((tmp_path / "rank2.json").read_text())["ranking"]) == 3
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads a process's children from /proc")
+def test_ctrl_c_stops_a_fit_with_one_line_and_no_worker_left(tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) during a ranking with workers: exit status 130, one
+    line saying so, no traceback, and no worker process left behind."""
+    import signal
+    import time
+
+    data = tmp_path / "one.csv"
+    N = np.geomspace(1e6, 1e9, 40)
+    pd.DataFrame({"N": N, "loss": 1.7 + 400 * N**-0.34}).to_csv(data, index=False)
+    process = subprocess.Popen([sys.executable, "-m", "scalinglab", "fit", data, "--x", "N", "--y", "loss", "--law",
+                                "all", "--workers", "2", "--out", tmp_path / "rank.json"], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + 30
+    while not children.read_text().split() and time.monotonic() < deadline:  # until the laws are being fitted
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "scalinglab fit: interrupted"
+    assert not (tmp_path / "rank.json").exists()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, 0)  # raises once every process of the group is gone
+        time.sleep(1.0)
+        os.killpg(process.pid, 0)
+        raise AssertionError("a process of the fit's group outlived it")
+
+
 def test_a_non_numeric_value_is_quoted(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"N": ["1e4", "1e5", "1e6", "lots", "1e7"], "loss": [3.0, 2.5, 2.2, 2.1, 2.0]}).to_csv(path)

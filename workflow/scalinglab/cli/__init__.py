@@ -68,3 +68,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"scalinglab {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: what was running is stopped (its files cleaned up), not a traceback
+        print(f"scalinglab {args.command}: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports a command that Ctrl-C stopped

@@ -36,12 +36,14 @@ def usable_cpus() -> int:
 
 
 def _die_with(parent: int) -> None:
-    """In a new worker: be killed when the parent dies (even by SIGKILL), and leave at once if it is already gone."""
+    """In a new worker: be killed when the parent dies (even by SIGKILL), and leave at once if it is already gone;
+    leave Ctrl-C to the parent, which kills its workers when interrupted."""
     import ctypes
     import signal
 
     global _IN_WORKER
     _IN_WORKER = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops the workers
     PR_SET_PDEATHSIG = 1  # linux/prctl.h
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
