@@ -173,13 +173,19 @@ def _settings(args) -> dict:
             "drop_top_y": args.drop_top_y, "max_iter": args.max_iter, "envelope": args.envelope}
 
 
+def _workers(args) -> int:
+    """--workers, or by default the CPUs this process may use."""
+    from ..fitting.workers import usable_cpus
+
+    return args.workers or usable_cpus()
+
+
 def _compare(args, laws) -> int:
     from ..fitting.compare import rank_laws
     from ..fitting.persist import clean
-    from ..fitting.workers import usable_cpus
 
     settings = _settings(args)
-    rows = rank_laws(_table(args), args.x, args.y, laws=laws, workers=args.workers or usable_cpus(), **settings)
+    rows = rank_laws(_table(args), args.x, args.y, laws=laws, workers=_workers(args), **settings)
     d = clean({"comparison": "backtest", "x": args.x, "y": args.y, "backtest_holdouts": args.backtest_holdouts,
                "ranking": rows, "settings": {**settings, "laws": laws, "where": args.where, "derive": args.derive,
                                              "data": str(args.data)}})
@@ -262,10 +268,8 @@ def run(args) -> int:
 def fit_one_law(args):
     """The fit of `scalinglab fit DATA --law LAW` (one law) as a FitResult: what bench/bench_fit.py times in process."""
     from ..fitting import fit
-    from ..fitting.workers import usable_cpus
 
-    workers = args.workers or usable_cpus()
-    return fit(args.data, args.law, args.x, args.y, workers=workers, **_settings(args), where=args.where,
+    return fit(args.data, args.law, args.x, args.y, workers=_workers(args), **_settings(args), where=args.where,
                derive=args.derive, compute=args.compute, predict_at=args.predict_at, interval=args.interval)
 
 

@@ -6,10 +6,10 @@ and its Status codes), ``multistart`` (the point fit: racing, finishing, the rac
 weak identification), ``bootstrap`` (resampling, refits, basin check, intervals), ``backtest``, ``compare``
 (information criteria, ranking), ``allocation``, ``predict`` (confidence and prediction intervals, extrapolation),
 ``result`` and ``persist`` (the fit JSON), ``workers`` (independent refits side by side in forked processes), and
-``fit`` which runs them in order. Around a fit: ``envelope`` (the best
-grid value per (size, budget) cell), ``approaches`` (approach 2 against approach 3, in the fit JSON), ``targets``
-(a target's prediction file and its score), ``accuracy`` (the two-step accuracy: a sigmoid link from loss) and
-``plan`` (which runs narrow a target's prediction most per FLOP).
+``fit`` which runs them in order. Around a fit: ``envelope`` (the best grid value per (size, budget) cell),
+``approaches`` (approach 2 against approach 3, in the fit JSON), ``targets`` (a target's prediction file and its
+score), ``accuracy`` (the two-step accuracy: a sigmoid link from loss) and ``plan`` (which runs narrow a target's
+prediction most per FLOP).
 
 Library API::
 

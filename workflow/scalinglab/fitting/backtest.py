@@ -61,12 +61,12 @@ def backtest(law, X, y, holdouts, settings, groups=None, origins: InBackground |
     origins = (origins or start_origins(law, X, y, holdouts, settings)).results()
     out["origins"] = [o["record"] for o in origins]
     scored = [o for o in origins if "theta" in o]
-    level = levels(backtest_axis(law, X)[1])
-    for o in scored:  # each origin's training rows, rebuilt here: a mask of every row need not travel from a worker
-        o["train"] = level < int(level.max()) + 1 - o["record"]["holdout"]
     if not scored:
         out["skipped"] = "no origin could be scored: " + "; ".join(o["record"]["skipped"] for o in origins)
         return out
+    level = levels(backtest_axis(law, X)[1])
+    for o in scored:  # each origin's training rows, rebuilt here: a mask of every row need not travel from a worker
+        o["train"] = _training_rows(level, o["record"]["holdout"])
     out["rms_log_error"] = float(np.mean([o["record"]["rms_log_error"] for o in scored]))
     B = int(settings.get("backtest_resamples") or 0)
     if B > 0:
@@ -75,12 +75,17 @@ def backtest(law, X, y, holdouts, settings, groups=None, origins: InBackground |
     return out
 
 
+def _training_rows(level, k) -> np.ndarray:
+    """The rows an origin is fitted on: all but the k largest levels."""
+    return level < int(level.max()) + 1 - k
+
+
 def _origin(law, X, y, level, k, settings) -> dict:
     n_levels = int(level.max()) + 1
     record = {"holdout": k}
     if n_levels - k < 2:
         return {"record": {**record, "skipped": f"{n_levels} levels; holding out {k} needs at least {k + 2}"}}
-    train = level < n_levels - k
+    train = _training_rows(level, k)
     if train.sum() < law.n_params:
         return {"record": {**record, "skipped": f"{int(train.sum())} training points < {law.n_params} parameters"}}
     try:
